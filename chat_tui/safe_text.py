@@ -1,0 +1,31 @@
+"""Make untrusted text (model output, server messages, file contents) safe to display.
+
+A terminal acts on control characters: ESC starts sequences that can move the cursor,
+retitle the window, set the clipboard (OSC 52) or forge hyperlinks (OSC 8); BEL rings;
+C1 controls are an 8-bit form of the same. Displayed text keeps newlines and tabs and shows
+every other control character as a visible symbol, so nothing reaches the terminal as a
+command and the user can still see that something odd was sent.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TABLE: dict[int, str] = {code: chr(0x2400 + code) for code in range(0x20)}
+del _TABLE[0x09]  # tab
+del _TABLE[0x0A]  # newline
+_TABLE[0x0D] = ""  # carriage returns only ever matter as half of CRLF in displayed text
+_TABLE[0x7F] = "\u2421"
+_TABLE.update({code: "\ufffd" for code in range(0x80, 0xA0)})
+# Bidirectional overrides can disguise text; show them as replacement characters too.
+_TABLE.update({code: "\ufffd" for code in (0x202A, 0x202B, 0x202C, 0x202D, 0x202E)})
+_TABLE.update({code: "\ufffd" for code in (0x2066, 0x2067, 0x2068, 0x2069)})
+_TRANSLATION = str.maketrans(_TABLE)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutralise(text: str) -> str:
+    """``text`` with every control character made visible and inert."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return text.translate(_TRANSLATION)

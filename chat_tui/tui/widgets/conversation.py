@@ -1,0 +1,231 @@
+"""The scrolling conversation pane and the worker that streams a reply into it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, suppress
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+
+from chat_tui.client.events import ContentDelta, Finish, ReasoningDelta, StreamEvent, Usage
+from chat_tui.client.metrics import ReplyMetrics
+from chat_tui.errors import ChatTuiError, ClientError
+from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
+
+#: Seconds between two renders of a streaming reply: about 30 frames a second. Everything
+#: that arrives in between is joined into one append, so the cost of rendering does not grow
+#: with the number of tokens the server sends.
+RENDER_INTERVAL = 1 / 30
+
+
+def describe_error(error: ChatTuiError | None) -> str | None:
+    """The error as the conversation shows it: the server's words, a hint, the way out."""
+    if error is None:
+        return None
+    hint = error.hint if isinstance(error, ClientError) and error.hint else ""
+    return " ".join(part for part in (str(error), hint, "Press Ctrl+R to retry.") if part)
+
+
+class EventStream(Protocol):
+    """What the conversation needs from a streamed reply: events and live metrics."""
+
+    metrics: ReplyMetrics
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]: ...
+
+
+OpenStream = Callable[[], AbstractAsyncContextManager[EventStream]]
+
+
+@dataclass
+class ReplyOutcome:
+    """How a reply ended, for the screen to save and show."""
+
+    content: str = ""
+    reasoning: str = ""
+    status: str = "complete"  # complete, stopped, cut_off, error
+    error: ChatTuiError | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    metrics: ReplyMetrics = field(default_factory=ReplyMetrics)
+
+
+class Conversation(VerticalScroll, can_focus=False):
+    """Messages, newest at the bottom, following new text unless the user scrolls up."""
+
+    BINDINGS = [
+        Binding("ctrl+up", "focus_message(-1)", "Previous message", show=False),
+        Binding("ctrl+down", "focus_message(1)", "Next message", show=False),
+    ]
+
+    class ReplyStarted(Message):
+        """The server answered and the reply has begun to stream."""
+
+    @dataclass
+    class ReplyProgressed(Message):
+        """Live figures of the streaming reply (sent at most once per render)."""
+
+        metrics: ReplyMetrics
+        content_chars: int
+        bubble = False
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, Conversation.ReplyProgressed)
+
+    @dataclass
+    class ReplyFinished(Message):
+        """The reply ended, for whatever reason."""
+
+        message: AssistantMessage
+        outcome: ReplyOutcome
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    @property
+    def messages(self) -> list[MessageView]:
+        return list(self.query_children(MessageView))
+
+    @property
+    def streaming(self) -> bool:
+        return any(
+            worker.group == "reply" and worker.is_running for worker in self.workers._workers
+        )
+
+    async def add_user(self, text: str) -> UserMessage:
+        message = UserMessage(text)
+        await self.mount(message)
+        return message
+
+    async def add_assistant(self, **kwargs: object) -> AssistantMessage:
+        message = AssistantMessage(**kwargs)  # type: ignore[arg-type]
+        await self.mount(message)
+        return message
+
+    async def clear(self) -> None:
+        self.cancel_reply()
+        await self.remove_children()
+
+    def cancel_reply(self) -> bool:
+        """Stop the streaming reply, if there is one; returns whether there was."""
+        cancelled = False
+        for worker in self.workers._workers:
+            if worker.group == "reply" and worker.is_running:
+                worker.cancel()
+                cancelled = True
+        return cancelled
+
+    async def start_reply(self, open_stream: OpenStream, *, model: str) -> AssistantMessage:
+        """Add an empty assistant message and stream a reply into it in a worker."""
+        message = await self.add_assistant(model=model, status="streaming")
+        self.anchor()
+        self._stream_reply(message, open_stream)
+        return message
+
+    @work(exclusive=True, group="reply", exit_on_error=False)
+    async def _stream_reply(self, message: AssistantMessage, open_stream: OpenStream) -> None:
+        outcome = ReplyOutcome()
+        content: list[str] = []
+        reasoning: list[str] = []
+        wake = asyncio.Event()
+        finished = False
+
+        async def read(stream: EventStream) -> None:
+            nonlocal finished
+            started = False
+            try:
+                async for event in stream:
+                    if isinstance(event, ContentDelta):
+                        content.append(event.text)
+                    elif isinstance(event, ReasoningDelta):
+                        reasoning.append(event.text)
+                    elif isinstance(event, Finish):
+                        outcome.finish_reason = event.reason
+                        continue
+                    elif isinstance(event, Usage):
+                        outcome.usage = event
+                        continue
+                    else:
+                        continue
+                    if not started:
+                        started = True
+                        self.post_message(self.ReplyStarted())
+                    wake.set()
+            finally:
+                finished = True
+                wake.set()
+
+        async def render() -> None:
+            while True:
+                await wake.wait()
+                wake.clear()
+                began = time.monotonic()
+                await self._render_pending(message, content, reasoning, outcome)
+                if finished and not content and not reasoning:
+                    return
+                await asyncio.sleep(max(0.0, RENDER_INTERVAL - (time.monotonic() - began)))
+
+        try:
+            async with open_stream() as stream:
+                outcome.metrics = stream.metrics
+                renderer = asyncio.create_task(render())
+                try:
+                    await read(stream)
+                except BaseException:
+                    renderer.cancel()
+                    raise
+                finally:
+                    with suppress(asyncio.CancelledError):
+                        await renderer
+        except asyncio.CancelledError:
+            outcome.status = "stopped"
+        except ChatTuiError as error:
+            outcome.error = error
+            outcome.status = "cut_off" if (outcome.content or content) else "error"
+        await self._render_pending(message, content, reasoning, outcome)
+        await message.finish(outcome.status, describe_error(outcome.error))
+        self.post_message(self.ReplyFinished(message, outcome))
+
+    async def _render_pending(
+        self,
+        message: AssistantMessage,
+        content: list[str],
+        reasoning: list[str],
+        outcome: ReplyOutcome,
+    ) -> None:
+        if reasoning:
+            text = "".join(reasoning)
+            reasoning.clear()
+            outcome.reasoning += text
+            await message.append_reasoning(text)
+        if content:
+            text = "".join(content)
+            content.clear()
+            outcome.content += text
+            await message.append_content(text)
+        self.post_message(self.ReplyProgressed(outcome.metrics, len(outcome.content)))
+
+    def action_focus_message(self, step: int) -> None:
+        messages = self.messages
+        if not messages:
+            return
+        focused = self.screen.focused
+        if isinstance(focused, MessageView) and focused in messages:
+            index = messages.index(focused) + step
+        else:
+            index = len(messages) - 1 if step < 0 else 0
+        index = max(0, min(len(messages) - 1, index))
+        messages[index].focus()
+        messages[index].scroll_visible()
+
+    def last_of(self, kind: type[Widget]) -> Widget | None:
+        found = [child for child in self.children if isinstance(child, kind)]
+        return found[-1] if found else None

@@ -1,0 +1,73 @@
+"""The status bar: where the conversation goes, what it is doing, and how fast."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+STATE_STYLES = {
+    "idle": "$text-muted",
+    "connecting": "$text-warning",
+    "retrying": "$text-warning",
+    "streaming": "$text-success",
+    "stopped": "$text-warning",
+    "error": "$text-error",
+}
+
+
+def format_tokens(count: int | None, estimated: bool) -> str:
+    if count is None:
+        return "–"
+    text = f"{count / 1000:.1f}k" if count >= 10_000 else str(count)
+    return ("~" if estimated else "") + text
+
+
+class StatusBar(Widget):
+    """One line of live figures, drawn from reactives that the screen sets."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; width: 1fr; }
+    """
+
+    target = reactive("")
+    state = reactive("idle")
+    detail = reactive("")
+    time_to_first_token = reactive[float | None](None)
+    tokens_per_second = reactive[float | None](None)
+    reply_tokens = reactive[int | None](None)
+    reply_estimated = reactive(False)
+    conversation_tokens = reactive[int | None](None)
+    conversation_estimated = reactive(False)
+    session_name = reactive("")
+
+    def render(self) -> Content:
+        parts: list[Content] = [
+            Content.styled(f" {self.target} ", "bold $text-primary"),
+            Content.styled(self.state, STATE_STYLES.get(self.state, "")),
+        ]
+        if self.detail:
+            parts.append(Content(self.detail))
+        if self.time_to_first_token is not None:
+            parts.append(Content(f"ttft {self.time_to_first_token:.2f}s"))
+        if self.tokens_per_second is not None:
+            parts.append(Content(f"{self.tokens_per_second:.0f} tok/s"))
+        if self.reply_tokens is not None:
+            parts.append(
+                Content(f"reply {format_tokens(self.reply_tokens, self.reply_estimated)} tok")
+            )
+        if self.conversation_tokens is not None:
+            parts.append(
+                Content(
+                    "total "
+                    f"{format_tokens(self.conversation_tokens, self.conversation_estimated)} tok"
+                )
+            )
+        left = Content(" · ").join(parts)
+        right = (
+            Content.styled(f"{self.session_name} ", "$text-muted")
+            if self.session_name
+            else Content("")
+        )
+        gap = max(1, self.size.width - left.cell_length - right.cell_length)
+        return Content.assemble(left, " " * gap, right)
