@@ -133,7 +133,10 @@ def bench_ask(tmp: Path, text: str, model: str = "mock-gpt") -> dict[str, float]
         started = time.monotonic()
         before = os.times()
         completed = subprocess.run(
-            argv, env=bench_env(tmp), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            argv,
+            env=bench_env(tmp),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             check=False,
         )
         wall = time.monotonic() - started

@@ -49,8 +49,15 @@ async def server() -> MockServer:
 
 async def test_streams_from_any_server(server: MockServer, tmp_path: Path) -> None:
     code, out, err = await run_ask(
-        tmp_path, "--base-url", server.base_url, "--api-key", "sk-secret-test",
-        "--model", "mock-gpt", "--usage", "hi",
+        tmp_path,
+        "--base-url",
+        server.base_url,
+        "--api-key",
+        "sk-secret-test",
+        "--model",
+        "mock-gpt",
+        "--usage",
+        "hi",
     )
     assert code == 0, err
     assert out == REPLY
@@ -60,8 +67,14 @@ async def test_streams_from_any_server(server: MockServer, tmp_path: Path) -> No
 
 async def test_prompt_from_stdin_and_system_prompt(server: MockServer, tmp_path: Path) -> None:
     code, out, _ = await run_ask(
-        tmp_path, "--base-url", server.base_url, "--api-key", "sk-secret-test",
-        "--system", "be brief", stdin=b"piped question\n",
+        tmp_path,
+        "--base-url",
+        server.base_url,
+        "--api-key",
+        "sk-secret-test",
+        "--system",
+        "be brief",
+        stdin=b"piped question\n",
     )
     assert code == 0 and out == REPLY
     assert server.requests[-1].body["messages"] == [
@@ -84,9 +97,7 @@ async def test_reasoning_only_with_the_flag(server: MockServer, tmp_path: Path) 
     base = ("--base-url", server.base_url, "--api-key", "sk-secret-test", "--model")
     code, out, err = await run_ask(tmp_path, *base, "mock-gpt+reasoning", "hi")
     assert code == 0 and out == REPLY and err == ""
-    code, out, err = await run_ask(
-        tmp_path, *base, "mock-gpt+reasoning", "--show-reasoning", "hi"
-    )
+    code, out, err = await run_ask(tmp_path, *base, "mock-gpt+reasoning", "--show-reasoning", "hi")
     assert code == 0 and out == REPLY and err.strip()
 
 
@@ -104,8 +115,14 @@ async def test_failures_exit_non_zero_with_one_clear_line(
     server: MockServer, tmp_path: Path, model: str, words: str
 ) -> None:
     code, out, err = await run_ask(
-        tmp_path, "--base-url", server.base_url, "--api-key", "sk-secret-test",
-        "--model", model, "hi",
+        tmp_path,
+        "--base-url",
+        server.base_url,
+        "--api-key",
+        "sk-secret-test",
+        "--model",
+        model,
+        "hi",
     )
     assert code == 1
     lines = err.strip().splitlines()

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from textual.app import App, SystemCommand
+from textual.app import App, InvalidThemeError, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.theme import InvalidThemeError
 from textual.worker import Worker, WorkerState
 
 from chat_tui.backend import Backend
@@ -21,7 +20,7 @@ CHAT_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Regenerate reply", "Ask again for the last reply (Ctrl+R)", "regenerate"),
     ("Edit last prompt", "Put the last prompt back in the box to resend (Ctrl+E)", "edit_last"),
     ("New conversation", "Start an empty conversation (Ctrl+N)", "new_conversation"),
-    ("Copy last code block", "Copy the last code block to the clipboard (Ctrl+Y)", "copy_code"),
+    ("Copy last code block", "Copy the last code block to the clipboard (Ctrl+G)", "copy_code"),
     ("Copy reply", "Copy the focused or last reply to the clipboard (Ctrl+O)", "copy_reply"),
     ("Previous message", "Move focus to the previous message (Ctrl+Up)", "focus_message(-1)"),
     ("Next message", "Move focus to the next message (Ctrl+Down)", "focus_message(1)"),

@@ -84,8 +84,18 @@ async def test_parameters_are_sent_and_nones_left_out(
 
 @pytest.mark.parametrize(
     "options",
-    ["crlf", "cr", "nospace", "bytewise", "keepalive", "azure", "null-role", "no-done",
-     "crlf+bytewise+keepalive", "no-stream"],
+    [
+        "crlf",
+        "cr",
+        "nospace",
+        "bytewise",
+        "keepalive",
+        "azure",
+        "null-role",
+        "no-done",
+        "crlf+bytewise+keepalive",
+        "no-stream",
+    ],
 )
 async def test_framing_quirks_give_the_same_text(client: ChatClient, options: str) -> None:
     events = await collect(client, f"mock-gpt+{options}")
@@ -115,8 +125,13 @@ async def test_tool_call_deltas(client: ChatClient) -> None:
 
 @pytest.mark.parametrize(
     ("status", "words"),
-    [(401, "Incorrect API key"), (404, "does not exist"), (429, "Rate limit"),
-     (500, ""), (503, "")],
+    [
+        (401, "Incorrect API key"),
+        (404, "does not exist"),
+        (429, "Rate limit"),
+        (500, ""),
+        (503, ""),
+    ],
 )
 async def test_http_errors_carry_the_servers_message(
     client: ChatClient, status: int, words: str

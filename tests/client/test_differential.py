@@ -29,9 +29,11 @@ async def test_same_text_and_usage_as_the_openai_sdk(model: str) -> None:
                 sdk_usage = chunk.usage
         await sdk.close()
 
-        async with ChatClient(server.base_url, "sk-test") as client:
-            async with client.stream_chat(messages, model) as ours:
-                events = [event async for event in ours]
+        async with (
+            ChatClient(server.base_url, "sk-test") as client,
+            client.stream_chat(messages, model) as ours,
+        ):
+            events = [event async for event in ours]
 
     our_text = "".join(e.text for e in events if isinstance(e, ContentDelta))
     (our_usage,) = [e for e in events if isinstance(e, Usage)]

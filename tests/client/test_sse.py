@@ -9,7 +9,9 @@ from chat_tui.client.sse import ServerSentEvent, SSEDecoder
 
 RECORDED_OPENAI = (
     b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n'
-    b'data: {"choices":[{"delta":{"content":"Caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80"}}]}\n\n'
+    b'data: {"choices":[{"delta":{"content":"'
+    b"Caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80"
+    b'"}}]}\n\n'
     b": OPENROUTER PROCESSING\n\n"
     b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n'
     b"data: [DONE]\n\n"
@@ -58,7 +60,8 @@ def test_byte_by_byte() -> None:
 @given(st.lists(st.integers(min_value=0, max_value=len(RECORDED_OPENAI)), max_size=12))
 def test_any_chunking(cuts: list[int]) -> None:
     points = sorted(set(cuts))
-    chunks = [RECORDED_OPENAI[a:b] for a, b in zip([0, *points], [*points, len(RECORDED_OPENAI)])]
+    ends = [*points, len(RECORDED_OPENAI)]
+    chunks = [RECORDED_OPENAI[a:b] for a, b in zip([0, *points], ends, strict=True)]
     assert datas(decode_all(chunks)) == EXPECTED
 
 

@@ -243,7 +243,7 @@ async def test_copy_last_code_block_and_up_recalls_prompts() -> None:
         async with app.run_test(size=(100, 40)) as pilot:
             await send(pilot, "code please")
             await wait_for_reply(pilot)
-            await pilot.press("ctrl+y")
+            await pilot.press("ctrl+g")
             assert copied == ["print('hi')"]
             await pilot.press("up")
             assert chat_screen(app).prompt.text == "code please"

@@ -17,7 +17,7 @@ SIZE = (100, 30)
 SNAPSHOT_PORT = 47813
 REPLY = (
     "Sure. Here is a **small** example:\n\n"
-    "```python\ndef greet(name: str) -> str:\n    return f\"Hello, {name}!\"\n```\n\n"
+    '```python\ndef greet(name: str) -> str:\n    return f"Hello, {name}!"\n```\n\n'
     "| call | result |\n| --- | --- |\n| `greet('Ada')` | `Hello, Ada!` |\n"
 )
 

@@ -9,8 +9,9 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from chat_tui.backend import Backend
 from chat_tui.safe_text import neutralise
@@ -20,7 +21,14 @@ from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMes
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.status_bar import StatusBar
 
-DEMO_HINT = "offline demo · set OPENAI_API_KEY or run 'chat-tui config init' for a real provider"
+DEMO_HINT = "offline demo: set OPENAI_API_KEY or run 'chat-tui config init'"
+
+
+WELCOME = Content.assemble(
+    Content.styled("chat-tui\n\n", "bold $text-primary"),
+    "Type a message below and press Enter. Ctrl+J adds a new line.\n",
+    "Esc stops a reply · Ctrl+R retries · Ctrl+P lists every command · F1 shows the keys",
+)
 
 
 def estimate_tokens(text: str) -> int:
@@ -34,9 +42,9 @@ class ChatScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "stop", "Stop", show=True),
         Binding("ctrl+r", "regenerate", "Retry"),
-        Binding("ctrl+e", "edit_last", "Edit last"),
+        Binding("ctrl+e", "edit_last", "Edit last", priority=True),
         Binding("ctrl+n", "new_conversation", "New"),
-        Binding("ctrl+y", "copy_code", "Copy code"),
+        Binding("ctrl+g", "copy_code", "Copy code"),
         Binding("ctrl+o", "copy_reply", "Copy reply", show=False),
         Binding("ctrl+up", "focus_message(-1)", "Prev message", show=False),
         Binding("ctrl+down", "focus_message(1)", "Next message", show=False),
@@ -53,7 +61,8 @@ class ChatScreen(Screen[None]):
         self._sent_at = 0.0
 
     def compose(self) -> ComposeResult:
-        yield Conversation(id="conversation")
+        with Conversation(id="conversation"):
+            yield Static(WELCOME, id="welcome")
         yield PromptInput(id="prompt")
         yield StatusBar(id="status")
         yield Footer()
@@ -92,6 +101,7 @@ class ChatScreen(Screen[None]):
             )
             return
         text = event.text
+        self.query_one("#welcome").display = False
         self.prompt.remember(text)
         self.prompt.clear()
         self.history.append({"role": "user", "content": text})
@@ -169,6 +179,10 @@ class ChatScreen(Screen[None]):
             await self._start_reply()
 
     async def action_edit_last(self) -> None:
+        if self.focused is self.prompt and self.prompt.text:
+            # Ctrl+E keeps its editing meaning (end of line) while there is text to edit.
+            self.prompt.action_cursor_line_end()
+            return
         if self.conversation.streaming:
             self.conversation.cancel_reply()
             await self.conversation.workers.wait_for_complete()
@@ -188,6 +202,7 @@ class ChatScreen(Screen[None]):
 
     async def action_new_conversation(self) -> None:
         await self.conversation.clear()
+        await self.conversation.mount(Static(WELCOME, id="welcome"))
         self.history.clear()
         self.conversation_tokens = 0
         self.conversation_estimated = False

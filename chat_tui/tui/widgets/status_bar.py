@@ -43,11 +43,9 @@ class StatusBar(Widget):
 
     def render(self) -> Content:
         parts: list[Content] = [
-            Content.styled(f" {self.target} ", "bold $text-primary"),
+            Content.styled(f" {self.target}", "bold $text-primary"),
             Content.styled(self.state, STATE_STYLES.get(self.state, "")),
         ]
-        if self.detail:
-            parts.append(Content(self.detail))
         if self.time_to_first_token is not None:
             parts.append(Content(f"ttft {self.time_to_first_token:.2f}s"))
         if self.tokens_per_second is not None:
@@ -63,11 +61,16 @@ class StatusBar(Widget):
                     f"{format_tokens(self.conversation_tokens, self.conversation_estimated)} tok"
                 )
             )
+        if self.detail:
+            parts.append(Content.styled(self.detail, "$text-muted"))
         left = Content(" · ").join(parts)
         right = (
             Content.styled(f"{self.session_name} ", "$text-muted")
             if self.session_name
             else Content("")
         )
+        room = self.size.width - right.cell_length - 1
+        if left.cell_length > room > 0:
+            left = left.truncate(room, ellipsis=True)
         gap = max(1, self.size.width - left.cell_length - right.cell_length)
         return Content.assemble(left, " " * gap, right)
