@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from chat_tui.backend import Backend
-from chat_tui.client import ContentDelta, ReasoningDelta
+from chat_tui.client import ContentDelta, ReasoningDelta, Usage
 from chat_tui.config import Target
 from chat_tui.errors import ChatTuiError
+from chat_tui.sessions import Message, Session, SessionStore
+from chat_tui.sessions import Usage as SessionUsage
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -38,8 +40,9 @@ async def stream_reply(
     request: AskRequest,
     out: TextIO,
     err: TextIO,
-) -> tuple[str, str]:
-    """Stream one reply to ``out`` as it arrives; returns the content and reasoning."""
+    sink: Message | None = None,
+) -> tuple[str, str, Usage | None]:
+    """Stream one reply to ``out`` as it arrives; returns the content, reasoning and usage."""
     async with backend.stream(
         messages, temperature=request.temperature, max_tokens=request.max_tokens
     ) as stream:
@@ -53,6 +56,8 @@ async def stream_reply(
                         wrote_reasoning = False
                     out.write(event.text)
                     out.flush()
+                    if sink is not None:
+                        sink.content += event.text
                 elif isinstance(event, ReasoningDelta) and request.show_reasoning:
                     err.write(event.text)
                     err.flush()
@@ -70,7 +75,7 @@ async def stream_reply(
                 )
             else:
                 err.write(f"usage: ~{len(stream.content) // 4} completion tokens (estimate)\n")
-        return stream.content, stream.reasoning
+        return stream.content, stream.reasoning, stream.usage
 
 
 def build_messages(history: list[dict[str, str]], request: AskRequest) -> list[dict[str, str]]:
@@ -91,7 +96,14 @@ def read_prompt(prompt_words: list[str], stdin: TextIO) -> str:
     return stdin.read()
 
 
-def run(target: Target, request: AskRequest, *, err: TextIO = sys.stderr) -> int:
+def run(
+    target: Target,
+    request: AskRequest,
+    *,
+    session: Session | None = None,
+    store: SessionStore | None = None,
+    err: TextIO = sys.stderr,
+) -> int:
     """Run one ask to completion and return the process exit code."""
     if target.provider.demo:
         err.write(
@@ -99,7 +111,7 @@ def run(target: Target, request: AskRequest, *, err: TextIO = sys.stderr) -> int
             "Set OPENAI_API_KEY, or run 'chat-tui config init' to add a provider.\n"
         )
     try:
-        asyncio.run(_ask(target, request))
+        asyncio.run(_ask(target, request, session, store))
     except KeyboardInterrupt:
         err.write("\nerror: interrupted\n")
         return EXIT_INTERRUPTED
@@ -112,10 +124,40 @@ def run(target: Target, request: AskRequest, *, err: TextIO = sys.stderr) -> int
     return EXIT_OK
 
 
-async def _ask(target: Target, request: AskRequest) -> None:
+async def _ask(
+    target: Target, request: AskRequest, session: Session | None, store: SessionStore | None
+) -> None:
     backend = Backend(target, demo_rate=DEMO_TOKENS_PER_SECOND)
     await backend.start()
+    history = session.history() if session is not None else []
+    if session is not None and store is not None:
+        # The prompt is saved before the request, and the reply whatever happens to it, so
+        # a conversation continued from a pipe is never lost and opens in the app as is.
+        if request.system:
+            session.system_prompt = request.system
+            history = session.history()
+            request = replace(request, system=None)
+        session.add(Message("user", request.prompt))
+        store.save(session)
+    reply = Message("assistant", "", model=target.label)
     try:
-        await stream_reply(backend, build_messages([], request), request, sys.stdout, sys.stderr)
+        content, reasoning, usage = await stream_reply(
+            backend, build_messages(history, request), request, sys.stdout, sys.stderr, reply
+        )
+        reply.content, reply.reasoning = content, reasoning
+        if usage is not None:
+            reply.usage = SessionUsage(
+                usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
+            )
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
+            reply.status = "stopped"
+        else:
+            reply.status = "cut_off" if reply.content else "error"
+        reply.error = str(error) if isinstance(error, ChatTuiError) else None
+        raise
     finally:
         await backend.close()
+        if session is not None and store is not None:
+            session.add(reply)
+            store.save(session)

@@ -113,15 +113,6 @@ def dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return run_app(args)
 
 
-def load_config_reporting_problems() -> tuple[object, list[object]]:
-    from chat_tui.config import load
-
-    config, problems = load()
-    for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    return config, problems
-
-
 def run_ask(args: argparse.Namespace) -> int:
     from chat_tui import ask
     from chat_tui.config import load, resolve_target
@@ -129,7 +120,19 @@ def run_ask(args: argparse.Namespace) -> int:
     config, problems = load()
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
-    target = resolve_target(config, model=args.model, base_url=args.base_url, api_key=args.api_key)
+    session = None
+    store = None
+    if args.session or args.continue_last:
+        from chat_tui.tui.launch import open_store, pick_session
+
+        store = open_store(args, config.app.sessions_dir)
+        session = pick_session(args, store)
+        if session is None:
+            raise ChatTuiError("there is no saved session to continue yet.")
+    model = args.model
+    if model is None and session is not None and session.provider and session.model:
+        model = f"{session.provider}/{session.model}"
+    target = resolve_target(config, model=model, base_url=args.base_url, api_key=args.api_key)
     request = ask.AskRequest(
         prompt=ask.read_prompt(args.prompt, sys.stdin),
         system=args.system,
@@ -138,7 +141,7 @@ def run_ask(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         max_tokens=args.max_tokens,
     )
-    return ask.run(target, request)
+    return ask.run(target, request, session=session, store=store)
 
 
 def run_config(args: argparse.Namespace) -> int:
@@ -154,11 +157,44 @@ def run_config(args: argparse.Namespace) -> int:
 
 
 def run_models(args: argparse.Namespace) -> int:
-    raise ChatTuiError("'models' is not available yet")
+    import asyncio
+
+    from chat_tui.catalog import fetch_catalog
+    from chat_tui.config import load
+
+    config, problems = load()
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    catalog = asyncio.run(fetch_catalog(config, timeout=args.timeout))
+    for entry in catalog.entries:
+        marks = " *" if entry.favourite else ""
+        print(f"{entry.ref}{marks}")
+    for status in catalog.providers:
+        if not status.available:
+            print(f"# {status.provider}: unavailable ({status.reason})", file=sys.stderr)
+    return 0
 
 
 def run_sessions(args: argparse.Namespace) -> int:
-    raise ChatTuiError("'sessions' is not available yet")
+    from chat_tui.config import load
+    from chat_tui.sessions import SessionSummary, to_json, to_markdown
+    from chat_tui.tui.launch import open_store
+
+    config, _ = load()
+    store = open_store(args, config.app.sessions_dir)
+    if args.sessions_command == "export":
+        session = store.find(args.id)
+        sys.stdout.write(to_markdown(session) if args.format == "md" else to_json(session))
+        return 0
+    for entry in store.list():
+        if isinstance(entry, SessionSummary):
+            print(
+                f"{entry.id}  {entry.updated:%Y-%m-%d %H:%M}  {entry.message_count:>4} msgs  "
+                f"{entry.model or '-'}  {entry.title}"
+            )
+        else:
+            print(f"unreadable  {entry.path.name}: {entry.reason}")
+    return 0
 
 
 def run_app(args: argparse.Namespace) -> int:

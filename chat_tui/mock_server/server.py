@@ -173,6 +173,9 @@ class MockServer:
             self._note_disconnect()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            # The server is shutting down; ending quietly keeps asyncio from logging it.
+            pass
         finally:
             await connection.end_watch()
             with contextlib.suppress(Exception):

@@ -1,29 +1,49 @@
-"""The Textual application."""
+"""The Textual application: it owns the backend, the session store and the settings, and
+offers the app-wide actions (sessions, models, themes)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
+from textual import work
 from textual.app import App, InvalidThemeError, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from chat_tui.backend import Backend
+from chat_tui.config import Config, save_state, state_path, target_for
+from chat_tui.errors import ChatTuiError
 from chat_tui.safe_text import neutralise
+from chat_tui.sessions import Session, SessionStore
 from chat_tui.tui.screens.chat import ChatScreen
 
-#: (title, help, action) of the chat screen's actions, as the command palette offers them.
-CHAT_COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("Stop reply", "Stop the streaming reply (Esc)", "stop"),
-    ("Regenerate reply", "Ask again for the last reply (Ctrl+R)", "regenerate"),
-    ("Edit last prompt", "Put the last prompt back in the box to resend (Ctrl+E)", "edit_last"),
-    ("New conversation", "Start an empty conversation (Ctrl+N)", "new_conversation"),
-    ("Copy last code block", "Copy the last code block to the clipboard (Ctrl+G)", "copy_code"),
-    ("Copy reply", "Copy the focused or last reply to the clipboard (Ctrl+O)", "copy_reply"),
-    ("Previous message", "Move focus to the previous message (Ctrl+Up)", "focus_message(-1)"),
-    ("Next message", "Move focus to the next message (Ctrl+Down)", "focus_message(1)"),
+#: (title, help, action) of the actions the command palette offers besides Textual's own.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("Switch model", "Pick any model of any provider (Ctrl+L)", "app.pick_model"),
+    ("Next favourite model", "Cycle to the next favourite model (Ctrl+T)", "app.cycle_model(1)"),
+    ("Previous favourite model", "Cycle back (Alt+T)", "app.cycle_model(-1)"),
+    ("Toggle favourite", "Add or remove the current model from favourites", "app.toggle_favourite"),
+    ("Sessions", "Browse, search and open saved sessions (Ctrl+S)", "app.sessions"),
+    ("Rename session", "Give this session a new title (F2)", "app.rename_session"),
+    ("Export session to Markdown", "Write this session as a Markdown file", "app.export"),
+    ("Set system prompt", "The system prompt of this session", "app.set_system_prompt"),
+    ("Set temperature", "Sampling temperature of this session", "app.set_parameter('temperature')"),
+    ("Set max tokens", "Longest reply of this session", "app.set_parameter('max_tokens')"),
+    ("Stop reply", "Stop the streaming reply (Esc)", "screen.stop"),
+    ("Regenerate reply", "Ask again for the last reply (Ctrl+R)", "screen.regenerate"),
+    ("Edit last prompt", "Put the last prompt back in the box (Ctrl+E)", "screen.edit_last"),
+    ("New conversation", "Start an empty session (Ctrl+N)", "screen.new_conversation"),
+    ("Copy last code block", "Copy the last code block (Ctrl+G)", "screen.copy_code"),
+    ("Copy reply", "Copy the focused or last reply (Ctrl+O)", "screen.copy_reply"),
+    (
+        "Previous message",
+        "Move focus to the previous message (Ctrl+Up)",
+        "screen.focus_message(-1)",
+    ),
+    ("Next message", "Move focus to the next message (Ctrl+Down)", "screen.focus_message(1)"),
 )
 
 
@@ -34,6 +54,11 @@ class ChatApp(App[None]):
     TITLE = "chat-tui"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+l", "pick_model", "Model", priority=True),
+        Binding("ctrl+t", "cycle_model(1)", "Next fav", show=False, priority=True),
+        Binding("alt+t", "cycle_model(-1)", "Prev fav", show=False, priority=True),
+        Binding("ctrl+s", "sessions", "Sessions", priority=True),
+        Binding("f2", "rename_session", "Rename", show=False),
         Binding("f1", "show_help", "Keys"),
     ]
 
@@ -41,22 +66,39 @@ class ChatApp(App[None]):
         self,
         backend: Backend,
         *,
+        config: Config | None = None,
+        store: SessionStore | None = None,
+        session: Session | None = None,
         theme: str | None = None,
         parameters: dict[str, Any] | None = None,
         startup_problems: Sequence[object] = (),
     ) -> None:
         super().__init__()
         self.backend = backend
+        self.config = config or Config()
+        self.store = store
+        self._session = session
         self._parameters = parameters or {}
         self._startup_problems = [str(problem) for problem in startup_problems]
+        self.favourites = list(self.config.app.favourites)
+        self.recent = list(self.config.app.recent)
         if theme:
             try:
                 self.theme = theme
             except InvalidThemeError:
                 self._startup_problems.append(f"Unknown theme {theme!r}; using the default.")
 
+    @property
+    def chat(self) -> ChatScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, ChatScreen):
+                return screen
+        raise LookupError("no chat screen")
+
     def get_default_screen(self) -> Screen[Any]:
-        return ChatScreen(self.backend, parameters=self._parameters)
+        return ChatScreen(
+            self.backend, store=self.store, session=self._session, parameters=self._parameters
+        )
 
     async def on_load(self) -> None:
         await self.backend.start()
@@ -64,17 +106,15 @@ class ChatApp(App[None]):
     def on_mount(self) -> None:
         for problem in self._startup_problems:
             self.notify(neutralise(problem), title="Config", severity="warning", timeout=10)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     async def on_unmount(self) -> None:
         await self.backend.close()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if isinstance(screen, ChatScreen):
-            for title, help_text, action in CHAT_COMMANDS:
-                yield SystemCommand(
-                    title, help_text, lambda action=action: screen.run_action(action)
-                )
+        for title, help_text, action in COMMANDS:
+            yield SystemCommand(title, help_text, lambda action=action: self.run_action(action))
 
     def action_show_help(self) -> None:
         if self.screen.query("HelpPanel"):
@@ -87,8 +127,168 @@ class ChatApp(App[None]):
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.notify(
-                f"Something went wrong: {type(error).__name__}: {error}",
+                neutralise(f"Something went wrong: {type(error).__name__}: {error}"),
                 title="Internal error",
                 severity="error",
                 timeout=8,
             )
+
+    # Settings the app remembers
+
+    def _state_file(self) -> Path | None:
+        return state_path(self.config.path) if self.config.path else None
+
+    def remember(self, **changes: Any) -> None:
+        path = self._state_file()
+        if path is None:
+            return
+        try:
+            save_state(path, **changes)
+        except OSError as error:
+            self.notify(f"Could not save settings: {error}", severity="warning")
+
+    def _remember_theme(self, theme: Any) -> None:
+        self.remember(theme=theme.name)
+
+    # Models
+
+    async def switch_model(self, ref: str) -> None:
+        """Point the next replies at ``provider/model``."""
+        try:
+            target = target_for(self.config, ref)
+            await self.backend.switch(target)
+        except ChatTuiError as error:
+            self.notify(neutralise(str(error)), title="Model", severity="error", timeout=8)
+            return
+        chat = self.chat
+        chat.show_target()
+        chat.session.provider, chat.session.model = target.provider.name, target.model
+        self.recent = [ref, *[r for r in self.recent if r != ref]][:10]
+        self.remember(default_model=ref, recent=self.recent)
+        self.notify(neutralise(f"Now talking to {ref}"), timeout=2)
+
+    @work(exclusive=True, group="models")
+    async def action_pick_model(self) -> None:
+        from chat_tui.catalog import fetch_catalog
+        from chat_tui.tui.screens.model_picker import ModelPicker
+
+        config = self._config_with_favourites()
+        catalog = await fetch_catalog(config, timeout=2.0)
+        choice = await self.push_screen_wait(ModelPicker(catalog, self.backend.target.label))
+        if choice:
+            await self.switch_model(choice)
+
+    async def action_cycle_model(self, step: int) -> None:
+        if not self.favourites:
+            self.notify(
+                "No favourite models yet: add one with 'Toggle favourite' (Ctrl+P).",
+                severity="warning",
+                timeout=4,
+            )
+            return
+        current = self.backend.target.label
+        index = self.favourites.index(current) if current in self.favourites else -step
+        await self.switch_model(self.favourites[(index + step) % len(self.favourites)])
+
+    def action_toggle_favourite(self) -> None:
+        label = self.backend.target.label
+        if label in self.favourites:
+            self.favourites.remove(label)
+            self.notify(neutralise(f"Removed {label} from favourites"), timeout=2)
+        else:
+            self.favourites.append(label)
+            self.notify(neutralise(f"Added {label} to favourites"), timeout=2)
+        self.remember(favourites=self.favourites)
+
+    def _config_with_favourites(self) -> Config:
+        from dataclasses import replace
+
+        app = replace(self.config.app, favourites=tuple(self.favourites), recent=tuple(self.recent))
+        return replace(self.config, app=app)
+
+    # Sessions
+
+    @work(exclusive=True, group="sessions")
+    async def action_sessions(self) -> None:
+        if self.store is None:
+            return
+        from chat_tui.tui.screens.sessions import SessionBrowser
+
+        chat = self.chat
+        chat.save()
+        result = await self.push_screen_wait(SessionBrowser(self.store, chat.session.id))
+        if result is None:
+            return
+        action, session_id = result
+        try:
+            if action == "open":
+                await chat.open_session(self.store.load(session_id))
+            elif action == "delete":
+                moved = self.store.delete(session_id)
+                self.notify(f"Moved to the trash: {moved}", timeout=5)
+                if session_id == chat.session.id:
+                    await chat.action_new_conversation()
+            elif action == "rename":
+                await self._rename(session_id)
+        except ChatTuiError as error:
+            self.notify(neutralise(str(error)), severity="error", timeout=8)
+
+    @work(exclusive=True, group="sessions")
+    async def action_rename_session(self) -> None:
+        await self._rename(self.chat.session.id)
+
+    async def _rename(self, session_id: str) -> None:
+        from chat_tui.tui.screens.sessions import AskText
+
+        chat = self.chat
+        current = chat.session if chat.session.id == session_id else None
+        old_title = current.title if current else ""
+        if current is None and self.store is not None:
+            old_title = self.store.load(session_id).title
+        title = await self.push_screen_wait(AskText("New title for this session:", old_title))
+        if not title:
+            return
+        if current is not None:
+            chat.rename_session(title)
+        elif self.store is not None:
+            self.store.rename(session_id, title)
+        self.notify(neutralise(f"Renamed to {title}"), timeout=2)
+
+    def action_export(self) -> None:
+        self.chat.export_markdown()
+
+    @work(exclusive=True, group="settings")
+    async def action_set_system_prompt(self) -> None:
+        from chat_tui.tui.screens.sessions import AskText
+
+        chat = self.chat
+        value = await self.push_screen_wait(
+            AskText("System prompt for this session:", chat.session.system_prompt)
+        )
+        if value is not None:
+            chat.session.system_prompt = value
+            chat.save()
+            self.notify("System prompt set.", timeout=2)
+
+    @work(exclusive=True, group="settings")
+    async def action_set_parameter(self, name: str) -> None:
+        from chat_tui.tui.screens.sessions import AskText
+
+        chat = self.chat
+        current = chat.session.parameters.get(name, "")
+        value = await self.push_screen_wait(
+            AskText(f"{name} for this session (empty for the server's default):", str(current))
+        )
+        if value is None:
+            return
+        if not value.strip():
+            chat.session.parameters.pop(name, None)
+        else:
+            try:
+                number = int(value) if name == "max_tokens" else float(value)
+            except ValueError:
+                self.notify(f"{name} must be a number.", severity="error")
+                return
+            chat.session.parameters[name] = number
+        chat.save()
+        self.notify(f"{name} = {chat.session.parameters.get(name, 'default')}", timeout=2)

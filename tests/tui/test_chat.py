@@ -72,7 +72,9 @@ async def test_escape_stops_the_reply_and_keeps_the_partial_text() -> None:
             assert reply.text and REPLY.startswith(reply.text)
             assert "stopped" in status_text(app)
             assert await server.wait_for_disconnect(2)
-            assert chat_screen(app).history[-1]["role"] == "assistant"
+            saved = chat_screen(app).session.messages[-1]
+            assert saved.role == "assistant" and saved.status == "stopped"
+            assert saved.content == reply.text
 
 
 async def test_second_send_while_streaming_is_refused() -> None:
@@ -229,7 +231,7 @@ async def test_edit_last_prompt_and_new_conversation() -> None:
             await pilot.pause()
             screen = chat_screen(app)
             assert screen.prompt.text == "first try"
-            assert not app.query(UserMessage) and screen.history == []
+            assert not app.query(UserMessage) and screen.session.messages == []
             await pilot.press("ctrl+n")
             await pilot.pause()
             assert not app.query(AssistantMessage)

@@ -30,6 +30,7 @@ def pin_figures(app: Any) -> None:
 
 
 async def type_and_send(pilot: Any, text: str) -> None:
+    await pilot.pause()
     chat_screen(pilot.app).prompt.set_text(text)
     await pilot.press("enter")
 

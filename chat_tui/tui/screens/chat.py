@@ -6,23 +6,28 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Static, TextArea
 
 from chat_tui.backend import Backend
+from chat_tui.errors import SessionFileError
 from chat_tui.safe_text import neutralise
+from chat_tui.sessions import Message, Session, SessionStore, Usage
 from chat_tui.tui.widgets.code_block import CodeBlock
-from chat_tui.tui.widgets.conversation import Conversation
+from chat_tui.tui.widgets.conversation import Conversation, ReplyOutcome
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.status_bar import StatusBar
 
 DEMO_HINT = "offline demo: set OPENAI_API_KEY or run 'chat-tui config init'"
-
+#: Seconds between saves while a reply streams: a crash loses at most this much of it.
+AUTOSAVE_INTERVAL = 2.0
+#: Messages mounted when a session opens; older ones are mounted as the user scrolls up.
+WINDOW = 40
 
 WELCOME = Content.assemble(
     Content.styled("chat-tui\n\n", "bold $text-primary"),
@@ -37,7 +42,7 @@ def estimate_tokens(text: str) -> int:
 
 
 class ChatScreen(Screen[None]):
-    """One conversation with the current model."""
+    """One conversation (a saved session) with the current model."""
 
     BINDINGS = [
         Binding("escape", "stop", "Stop", show=True),
@@ -50,15 +55,31 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+down", "focus_message(1)", "Next message", show=False),
     ]
 
-    def __init__(self, backend: Backend, *, parameters: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        store: SessionStore | None = None,
+        session: Session | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.backend = backend
-        self.parameters: dict[str, Any] = dict(parameters or {})
-        self.history: list[dict[str, str]] = []
-        self.system_prompt = ""
+        self.store = store
+        self.session = session or self._new_session()
+        if parameters:
+            for key, value in parameters.items():
+                self.session.parameters.setdefault(key, value)
         self.conversation_tokens = 0
         self.conversation_estimated = False
-        self._sent_at = 0.0
+        self._unmounted_older: list[Message] = []
+        self._streaming_message: Message | None = None
+        self._live_outcome: ReplyOutcome | None = None
+        self._last_save = 0.0
+
+    def _new_session(self) -> Session:
+        target = self.backend.target
+        return Session(provider=target.provider.name, model=target.model)
 
     def compose(self) -> ComposeResult:
         with Conversation(id="conversation"):
@@ -79,14 +100,123 @@ class ChatScreen(Screen[None]):
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.show_target()
+        self.watch(self.conversation, "scroll_y", self._maybe_mount_older, init=False)
+        self.set_interval(AUTOSAVE_INTERVAL, self._autosave)
+        await self._show_session()
         self.prompt.focus()
+
+    def on_unmount(self) -> None:
+        self.save()
 
     def show_target(self) -> None:
         status = self.status
         status.target = neutralise(self.backend.target.label)
         status.detail = DEMO_HINT if self.backend.is_demo else ""
+
+    # Sessions
+
+    async def _show_session(self) -> None:
+        """Mount the session's recent messages; older ones wait until scrolled to."""
+        session = self.session
+        self.status.session_name = neutralise(session.title)
+        self.prompt.prompt_history = [m.content for m in session.messages if m.role == "user"]
+        if session.draft or self.prompt.text:
+            # Never wipe what the user has already typed into the box.
+            self.prompt.set_text(session.draft or self.prompt.text)
+        self.conversation_tokens = sum(
+            m.usage.total_tokens for m in session.messages if m.usage is not None
+        )
+        self.status.conversation_tokens = self.conversation_tokens or None
+        if not session.messages:
+            return
+        self.query_one("#welcome").display = False
+        self._unmounted_older = session.messages[:-WINDOW]
+        await self.conversation.mount_all([self._widget_for(m) for m in session.messages[-WINDOW:]])
+        self.conversation.scroll_end(animate=False, immediate=True)
+        if session.notice:
+            self.notify(session.notice, severity="warning", timeout=10)
+
+    def _widget_for(self, message: Message) -> MessageView:
+        if message.role == "assistant":
+            return AssistantMessage(
+                model=message.model or "",
+                content=message.content,
+                reasoning=message.reasoning,
+                status=message.status,
+                error=message.error,
+            )
+        return UserMessage(message.content)
+
+    async def _maybe_mount_older(self, scroll_y: float) -> None:
+        if scroll_y > 2 or not self._unmounted_older:
+            return
+        batch = self._unmounted_older[-WINDOW:]
+        del self._unmounted_older[-WINDOW:]
+        conversation = self.conversation
+        first = next(iter(conversation.query_children(MessageView)), None)
+        before_height = conversation.virtual_size.height
+        await conversation.mount_all([self._widget_for(m) for m in batch], before=first)
+        await self._wait_for_layout()
+        grown = conversation.virtual_size.height - before_height
+        conversation.scroll_to(y=scroll_y + max(0, grown), animate=False, immediate=True)
+
+    async def _wait_for_layout(self) -> None:
+        await self.app.animator.wait_until_complete()
+        self.refresh(layout=True)
+
+    def save(self) -> None:
+        """Save the session now (a failure is reported, never fatal)."""
+        # An empty conversation is not worth a file; its draft goes with the first prompt.
+        if self.store is None or self.session.read_only or not self.session.messages:
+            return
+        self._sync_streaming_message()
+        self.session.draft = self.prompt.text if self.is_mounted else self.session.draft
+        try:
+            result = self.store.save(self.session)
+        except (OSError, SessionFileError) as error:
+            self.notify(f"Could not save the session: {error}", severity="error", timeout=8)
+            return
+        self._last_save = time.monotonic()
+        if result.conflict_copy_of:
+            self.notify(
+                "This session was changed by another chat-tui; yours was kept as a copy: "
+                f"{self.session.title}",
+                severity="warning",
+                timeout=10,
+            )
+            self.status.session_name = neutralise(self.session.title)
+
+    def _autosave(self) -> None:
+        if self._streaming_message is not None:
+            self.save()
+
+    def _sync_streaming_message(self) -> None:
+        message, outcome = self._streaming_message, self._live_outcome
+        if message is not None and outcome is not None:
+            message.content = outcome.content
+            message.reasoning = outcome.reasoning
+
+    @on(TextArea.Changed, "#prompt")
+    def remember_draft(self) -> None:
+        self.session.draft = self.prompt.text
+
+    async def open_session(self, session: Session) -> None:
+        """Replace the conversation on screen with another saved session."""
+        await self._stop_and_wait()
+        self.save()
+        await self.conversation.clear()
+        await self.conversation.mount(Static(WELCOME, id="welcome"))
+        self.session = session
+        self._reset_figures()
+        await self._show_session()
+        self.prompt.focus()
+
+    def rename_session(self, title: str) -> None:
+        self.session.title = title.strip() or self.session.title
+        self.status.session_name = neutralise(self.session.title)
+        self.save()
 
     # Sending and streaming
 
@@ -100,27 +230,35 @@ class ChatScreen(Screen[None]):
                 timeout=3,
             )
             return
+        if self.session.read_only:
+            self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
+            return
         text = event.text
         self.query_one("#welcome").display = False
         self.prompt.remember(text)
         self.prompt.clear()
-        self.history.append({"role": "user", "content": text})
+        self.session.add(Message("user", text))
+        self.session.draft = ""
+        self.status.session_name = neutralise(self.session.title)
         await self.conversation.add_user(text)
         await self._start_reply()
 
     async def _start_reply(self) -> None:
-        messages = list(self.history)
-        if self.system_prompt:
-            messages.insert(0, {"role": "system", "content": self.system_prompt})
+        messages = self.session.history()
+        target = self.backend.target
+        self.session.provider, self.session.model = target.provider.name, target.model
+        reply = Message("assistant", "", model=target.label, status="streaming")
+        self.session.add(reply)
+        self._streaming_message = reply
+        self._live_outcome = None
+        self.save()
         status = self.status
         status.state = "connecting"
         status.time_to_first_token = None
         status.tokens_per_second = None
-        self._sent_at = time.monotonic()
-        parameters = dict(self.parameters)
+        parameters = dict(self.session.parameters)
         await self.conversation.start_reply(
-            lambda: self.backend.stream(messages, **parameters),
-            model=self.backend.target.label,
+            lambda: self.backend.stream(messages, **parameters), model=target.label
         )
 
     @on(Conversation.ReplyStarted)
@@ -130,7 +268,8 @@ class ChatScreen(Screen[None]):
     @on(Conversation.ReplyProgressed)
     def reply_progressed(self, event: Conversation.ReplyProgressed) -> None:
         status = self.status
-        metrics = event.metrics
+        metrics = event.outcome.metrics
+        self._live_outcome = event.outcome
         status.time_to_first_token = metrics.time_to_first_token
         status.tokens_per_second = metrics.tokens_per_second
         status.reply_tokens = metrics.reported_completion_tokens or metrics.tokens
@@ -140,70 +279,46 @@ class ChatScreen(Screen[None]):
     def reply_finished(self, event: Conversation.ReplyFinished) -> None:
         outcome = event.outcome
         status = self.status
-        if outcome.content:
-            self.history.append({"role": "assistant", "content": outcome.content})
+        message = self._streaming_message
+        self._streaming_message = self._live_outcome = None
         if outcome.usage is not None:
-            reply_tokens = outcome.usage.completion_tokens
-            self.conversation_tokens += outcome.usage.total_tokens
-            status.reply_estimated = False
+            usage = Usage(
+                outcome.usage.prompt_tokens,
+                outcome.usage.completion_tokens,
+                outcome.usage.total_tokens,
+            )
+            self.conversation_tokens += usage.total_tokens
+        elif not (outcome.content or outcome.reasoning):
+            usage = Usage()
         else:
-            reply_tokens = estimate_tokens(outcome.content + outcome.reasoning)
-            prompt_chars = sum(len(message["content"]) for message in self.history)
-            self.conversation_tokens += reply_tokens + estimate_tokens(" " * prompt_chars)
+            completion = estimate_tokens(outcome.content + outcome.reasoning)
+            prompt = estimate_tokens("".join(m["content"] for m in self.session.history()))
+            usage = Usage(prompt, completion, prompt + completion, estimated=True)
+            self.conversation_tokens += usage.total_tokens
             self.conversation_estimated = True
-            status.reply_estimated = True
-        status.reply_tokens = reply_tokens
+        if message is not None:
+            message.content = outcome.content
+            message.reasoning = outcome.reasoning
+            message.status = outcome.status  # type: ignore[assignment]
+            message.error = str(outcome.error) if outcome.error else None
+            message.finish_reason = outcome.finish_reason
+            message.usage = usage if outcome.content or outcome.usage else None
+        status.reply_tokens = usage.completion_tokens
+        status.reply_estimated = usage.estimated
         status.conversation_tokens = self.conversation_tokens
         status.conversation_estimated = self.conversation_estimated
         status.time_to_first_token = outcome.metrics.time_to_first_token
         status.tokens_per_second = outcome.metrics.tokens_per_second
         status.state = {"complete": "idle", "stopped": "stopped"}.get(outcome.status, "error")
+        self.save()
 
-    # Actions
-
-    def action_stop(self) -> None:
-        if not self.conversation.cancel_reply() and self.focused is not self.prompt:
-            self.prompt.focus()
-
-    async def action_regenerate(self) -> None:
-        if self.conversation.streaming:
-            return
-        last = self.conversation.last_of(AssistantMessage)
-        if not self.history or self.history[-1]["role"] not in ("user", "assistant"):
-            return
-        if self.history[-1]["role"] == "assistant":
-            self.history.pop()
-        if last is not None and last is self.conversation.children[-1]:
-            await last.remove()
-        if self.history and self.history[-1]["role"] == "user":
-            await self._start_reply()
-
-    async def action_edit_last(self) -> None:
-        if self.focused is self.prompt and self.prompt.text:
-            # Ctrl+E keeps its editing meaning (end of line) while there is text to edit.
-            self.prompt.action_cursor_line_end()
-            return
+    async def _stop_and_wait(self) -> None:
         if self.conversation.streaming:
             self.conversation.cancel_reply()
             await self.conversation.workers.wait_for_complete()
-        user = self.conversation.last_of(UserMessage)
-        if user is None:
-            return
-        children = list(self.conversation.children)
-        index = children.index(user)
-        for child in children[index:]:
-            await child.remove()
-        while self.history and self.history[-1]["role"] != "user":
-            self.history.pop()
-        if self.history:
-            self.history.pop()
-        self.prompt.set_text(user.text)
-        self.prompt.focus()
+            await self.app.animator.wait_until_complete()
 
-    async def action_new_conversation(self) -> None:
-        await self.conversation.clear()
-        await self.conversation.mount(Static(WELCOME, id="welcome"))
-        self.history.clear()
+    def _reset_figures(self) -> None:
         self.conversation_tokens = 0
         self.conversation_estimated = False
         status = self.status
@@ -212,7 +327,48 @@ class ChatScreen(Screen[None]):
         status.conversation_tokens = None
         status.time_to_first_token = None
         status.tokens_per_second = None
+
+    # Actions
+
+    def action_stop(self) -> None:
+        if not self.conversation.cancel_reply() and self.focused is not self.prompt:
+            self.prompt.focus()
+
+    async def action_regenerate(self) -> None:
+        if self.conversation.streaming or self.session.read_only:
+            return
+        messages = self.session.messages
+        if messages and messages[-1].role == "assistant":
+            messages.pop()
+            last = self.conversation.last_of(AssistantMessage)
+            if last is not None:
+                await last.remove()
+        if messages and messages[-1].role == "user":
+            await self._start_reply()
+
+    async def action_edit_last(self) -> None:
+        if self.focused is self.prompt and self.prompt.text:
+            # Ctrl+E keeps its editing meaning (end of line) while there is text to edit.
+            self.prompt.action_cursor_line_end()
+            return
+        await self._stop_and_wait()
+        user = self.conversation.last_of(UserMessage)
+        if user is None:
+            return
+        children = list(self.conversation.children)
+        for child in children[children.index(user) :]:
+            await child.remove()
+        messages = self.session.messages
+        while messages and messages[-1].role != "user":
+            messages.pop()
+        if messages:
+            messages.pop()
+        self.prompt.set_text(user.text)
         self.prompt.focus()
+        self.save()
+
+    async def action_new_conversation(self) -> None:
+        await self.open_session(self._new_session())
 
     def action_copy_code(self) -> None:
         focused = self.focused
@@ -240,3 +396,18 @@ class ChatScreen(Screen[None]):
 
     def action_focus_message(self, step: int) -> None:
         self.conversation.action_focus_message(step)
+
+    @work(exclusive=True, group="export")
+    async def export_markdown(self) -> None:
+        from chat_tui import paths
+        from chat_tui.sessions import to_markdown
+
+        folder = paths.data_dir() / "exports"
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = folder / f"{self.session.id}.md"
+            path.write_text(to_markdown(self.session), encoding="utf-8")
+        except OSError as error:
+            self.notify(f"Could not export: {error}", severity="error")
+            return
+        self.notify(f"Exported to {path}", timeout=6)

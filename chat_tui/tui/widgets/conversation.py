@@ -71,11 +71,9 @@ class Conversation(VerticalScroll, can_focus=False):
 
     @dataclass
     class ReplyProgressed(Message):
-        """Live figures of the streaming reply (sent at most once per render)."""
+        """The reply so far and its live figures (sent at most once per render)."""
 
-        metrics: ReplyMetrics
-        content_chars: int
-        bubble = False
+        outcome: ReplyOutcome
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, Conversation.ReplyProgressed)
@@ -211,7 +209,7 @@ class Conversation(VerticalScroll, can_focus=False):
             content.clear()
             outcome.content += text
             await message.append_content(text)
-        self.post_message(self.ReplyProgressed(outcome.metrics, len(outcome.content)))
+        self.post_message(self.ReplyProgressed(outcome))
 
     def action_focus_message(self, step: int) -> None:
         messages = self.messages
