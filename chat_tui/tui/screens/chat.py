@@ -4,12 +4,14 @@ the backend that streams replies, and the session store that keeps them."""
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
@@ -156,15 +158,16 @@ class ChatScreen(Screen[None]):
         del self._unmounted_older[-WINDOW:]
         conversation = self.conversation
         first = next(iter(conversation.query_children(MessageView)), None)
-        before_height = conversation.virtual_size.height
+        from_bottom = conversation.max_scroll_y - scroll_y
         await conversation.mount_all([self._widget_for(m) for m in batch], before=first)
-        await self._wait_for_layout()
-        grown = conversation.virtual_size.height - before_height
-        conversation.scroll_to(y=scroll_y + max(0, grown), animate=False, immediate=True)
 
-    async def _wait_for_layout(self) -> None:
-        await self.app.animator.wait_until_complete()
-        self.refresh(layout=True)
+        def keep_place() -> None:
+            # Older messages grew the pane above the view: keep the same text in sight.
+            conversation.scroll_to(
+                y=max(0, conversation.max_scroll_y - from_bottom), animate=False, immediate=True
+            )
+
+        self.call_after_refresh(keep_place)
 
     def save(self) -> None:
         """Save the session now (a failure is reported, never fatal)."""
@@ -172,7 +175,8 @@ class ChatScreen(Screen[None]):
         if self.store is None or self.session.read_only or not self.session.messages:
             return
         self._sync_streaming_message()
-        self.session.draft = self.prompt.text if self.is_mounted else self.session.draft
+        with suppress(NoMatches):  # at unmount the prompt may already be gone
+            self.session.draft = self.prompt.text
         try:
             result = self.store.save(self.session)
         except (OSError, SessionFileError) as error:
