@@ -22,9 +22,7 @@ def app_with_store(
     base_url: str, store: SessionStore, session: Session | None = None, model: str = "mock-gpt"
 ) -> ChatApp:
     provider = ProviderConfig(name="mock", base_url=base_url)
-    return ChatApp(
-        Backend(Target(provider=provider, model=model)), store=store, session=session
-    )
+    return ChatApp(Backend(Target(provider=provider, model=model)), store=store, session=session)
 
 
 async def send(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
