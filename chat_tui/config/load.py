@@ -1,271 +1,367 @@
 """Read the config file into frozen dataclasses, collecting every problem and going on.
 
-One bad line never costs the rest of the file: a syntax error blanks that line and the
-file is parsed again, and a value of the wrong type is reported and skipped.
+``load()`` never raises for what a file contains: a syntax error costs the lines around
+it, a value of the wrong type or an unknown key costs that key, and everything else is
+used. Each problem carries the file, the line and the dotted key, for a person to fix.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import reprlib
 import stat
-import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from chat_tui import paths
 from chat_tui.config.model import AppSettings, Config, Problem, ProviderConfig
 from chat_tui.config.presets import PRESETS
+from chat_tui.config.toml_text import KeyLines, TooBroken, parse_tolerant
+from chat_tui.config.write import STATE_KEYS, CorruptStateError, read_state_file, state_path
 
+#: Bigger than any hand-written config: anything this size is junk, not settings.
 MAX_CONFIG_BYTES = 1024 * 1024
-MAX_SYNTAX_REPAIRS = 20
-_LINE = re.compile(r"at line (\d+)")
 
-_APP_KEYS: dict[str, tuple[type, ...]] = {
-    "default_model": (str,),
-    "theme": (str,),
-    "favourites": (list,),
-    "recent": (list,),
-    "sessions_dir": (str,),
-    "system_prompt": (str,),
-    "temperature": (int, float),
-    "max_tokens": (int,),
-}
-_PROVIDER_KEYS: dict[str, tuple[type, ...]] = {
-    "base_url": (str,),
-    "api_key_env": (str,),
-    "api_key_command": (list,),
-    "api_key": (str,),
-    "default_model": (str,),
-    "models": (list,),
-    "headers": (dict,),
-    "stream_options": (bool,),
-    "connect_timeout": (int, float),
-    "read_timeout": (int, float),
-}
+
+class _Invalid(Exception):
+    """A value that cannot be used; ``str()`` says what was expected."""
 
 
 def load(path: Path | None = None) -> tuple[Config, list[Problem]]:
-    """The config at ``path`` (default: the user's config file) and what is wrong with it."""
-    path = path or paths.config_file()
-    problems: list[Problem] = []
-    data: dict[str, Any] = {}
-    text = ""
-    if path.exists():
-        text, data = _read_toml(path, problems)
-    config = build(data, path, text, problems)
-    from chat_tui.config.write import load_state, state_path
+    """The config at ``path`` (default: the user's config file) and what is wrong with it.
 
-    state, state_problem = load_state(state_path(path))
-    if state_problem:
-        problems.append(state_problem)
-    config = _overlay_state(config, state)
-    if data and _has_literal_key(data) and _readable_by_others(path):
-        problems.append(
-            Problem(
-                path,
-                None,
-                None,
-                f"holds a literal api_key but is readable by others: run 'chmod 600 {path}'",
+    A missing file is no problem: the presets alone are the config. The app's remembered
+    choices (``state.toml`` beside the file) are laid over the file's ``[app]`` values.
+    """
+    file = path if path is not None else paths.config_file()
+    problems: list[Problem] = []
+    text = _read_text(file, problems)
+    data: dict[str, Any] = {}
+    if text:
+        try:
+            data, syntax_problems = parse_tolerant(text)
+        except TooBroken as error:
+            problems.append(
+                Problem(file, error.line, None, f"{error}; using the built-in providers only")
             )
-        )
+            text = ""
+        else:
+            problems.extend(Problem(file, p.line, p.key, p.message) for p in syntax_problems)
+    lines = KeyLines(text)
+    config = _Builder(file, lines, problems).build(data)
+    problems.extend(_exposed_keys(file, data, lines))
+    # In file order, as a person reads them while fixing the file top to bottom.
+    problems.sort(key=lambda problem: problem.line or 0)
+    config = _overlay_state(replace(config, path=path), state_path(path), problems)
     return config, problems
 
 
-def _read_toml(path: Path, problems: list[Problem]) -> tuple[str, dict[str, Any]]:
+def _read_text(file: Path, problems: list[Problem]) -> str:
+    """The file's text, or "" (with a problem when that is not simply "no file")."""
     try:
-        size = path.stat().st_size
+        size = file.stat().st_size
+        if not file.is_file():
+            problems.append(Problem(file, None, None, "is not a file; it was not read"))
+            return ""
         if size > MAX_CONFIG_BYTES:
-            problems.append(
-                Problem(
-                    path,
-                    None,
-                    None,
-                    f"file is {size // 1024} KiB, over the 1 MiB limit; it was not read",
-                )
+            message = (
+                f"is {size / 1024 / 1024:.1f} MiB, more than any config needs "
+                f"(the limit is {MAX_CONFIG_BYTES // 1024 // 1024} MiB); it was not read, "
+                "using the built-in providers only"
             )
-            return "", {}
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        problems.append(Problem(path, None, None, "file is not UTF-8 text; it was not read"))
-        return "", {}
+            problems.append(Problem(file, None, None, message))
+            return ""
+        # utf-8-sig: editors on Windows start files with a byte-order mark.
+        return file.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        return ""
+    except UnicodeDecodeError as error:
+        message = f"is not UTF-8 text (byte {error.start}); it was not read"
+        problems.append(Problem(file, None, None, message))
     except OSError as error:
-        problems.append(Problem(path, None, None, f"could not be read: {error.strerror}"))
-        return "", {}
-    lines = text.splitlines()
-    for _ in range(MAX_SYNTAX_REPAIRS):
-        try:
-            return text, tomllib.loads("\n".join(lines))
-        except tomllib.TOMLDecodeError as error:
-            match = _LINE.search(str(error))
-            line = int(match.group(1)) if match else None
-            message = str(error).split(" (at ")[0]
-            problems.append(Problem(path, line, None, f"not valid TOML ({message}); line ignored"))
-            if line is None or line > len(lines) or not lines[line - 1].strip():
-                break
-            lines[line - 1] = ""
-        except RecursionError:
-            break
-    problems.append(Problem(path, None, None, "too broken to read; using the built-in defaults"))
-    return text, {}
+        problems.append(Problem(file, None, None, f"could not be read: {error.strerror}"))
+    return ""
 
 
-def _line_of(text: str, key: str, after: str | None = None) -> int | None:
-    """The line where ``key`` is set (good enough for pointing a person at it)."""
-    start = 0
-    if after:
-        header = re.search(rf"^\s*\[{re.escape(after)}\]", text, re.MULTILINE)
-        if header:
-            start = header.end()
-    match = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=", re.MULTILINE).search(text, start)
-    return text.count("\n", 0, match.start()) + 1 if match else None
+class _Builder:
+    """Turns parsed TOML into a ``Config``, reporting each value it cannot use."""
+
+    def __init__(self, file: Path, lines: KeyLines, problems: list[Problem]) -> None:
+        self.file = file
+        self.lines = lines
+        self.problems = problems
+
+    def problem(self, key: tuple[str, ...], message: str) -> None:
+        self.problems.append(Problem(self.file, self.lines.line_of(*key), ".".join(key), message))
+
+    def build(self, data: Mapping[str, Any]) -> Config:
+        for key in data:
+            if key not in ("app", "providers"):
+                kind = "table" if isinstance(data[key], dict) else "setting"
+                self.problem((key,), f"unknown {kind} (ignored); expected [app] or [providers.*]")
+        providers = self.providers(self.table(data, "providers"))
+        app = self.app(self.table(data, "app"), providers)
+        return Config(app=app, providers=MappingProxyType(providers))
+
+    def table(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = data.get(key, {})
+        if isinstance(value, dict):
+            return value
+        self.problem((key,), f"expected a table, got {_show(value)}")
+        return {}
+
+    def values(
+        self,
+        table: Mapping[str, Any],
+        prefix: tuple[str, ...],
+        checks: Mapping[str, tuple[str, Callable[[Any], Any]]],
+    ) -> dict[str, Any]:
+        """The usable values of ``table``, renamed to their field names."""
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            if key not in checks:
+                known = ", ".join(sorted(checks))
+                self.problem((*prefix, key), f"unknown setting (ignored); known: {known}")
+                continue
+            field_name, check = checks[key]
+            try:
+                values[field_name] = check(value)
+            except _Invalid as error:
+                self.problem((*prefix, key), str(error))
+        return values
+
+    def app(self, table: Mapping[str, Any], providers: Mapping[str, ProviderConfig]) -> AppSettings:
+        values = self.values(table, ("app",), _APP_CHECKS)
+        for key in ("default_model", "favourites"):
+            refs = values.get(key)
+            for ref in (refs,) if isinstance(refs, str) else refs or ():
+                if (message := _bad_ref(ref, providers)) is not None:
+                    self.problem(("app", key), message)
+        return AppSettings(**values)
+
+    def providers(self, table: Mapping[str, Any]) -> dict[str, ProviderConfig]:
+        providers = dict(PRESETS)
+        for name, entry in table.items():
+            key = ("providers", name)
+            if not name or "/" in name or name != name.strip():
+                self.problem(key, "a provider name must be non-empty, with no '/' or spaces")
+                continue
+            if not isinstance(entry, dict):
+                self.problem(key, f"expected a table, got {_show(entry)}")
+                continue
+            values = self.values(entry, key, _PROVIDER_CHECKS)
+            preset = PRESETS.get(name)
+            if preset is not None:
+                # Field by field: an entry that sets only a key keeps the preset's URL.
+                providers[name] = replace(preset, **values)
+            elif "base_url" in values:
+                providers[name] = ProviderConfig(name=name, **values)
+            elif "base_url" in entry:
+                pass  # its base_url was bad, and that has been reported already
+            else:
+                builtin = ", ".join(PRESETS)
+                self.problem(
+                    key,
+                    f"needs a base_url: '{name}' is not a built-in provider ({builtin}); "
+                    "the provider was left out",
+                )
+        return providers
 
 
-def build(
-    data: dict[str, Any], path: Path, text: str = "", problems: list[Problem] | None = None
-) -> Config:
-    problems = problems if problems is not None else []
-
-    def problem(key: str, message: str, table: str | None = None) -> None:
-        line = _line_of(text, key.rsplit(".", 1)[-1], table)
-        problems.append(Problem(path, line, key, message))
-
-    app_table = data.get("app", {})
-    if not isinstance(app_table, dict):
-        problem("app", "should be a table")
-        app_table = {}
-    app_values: dict[str, Any] = {}
-    for key, value in app_table.items():
-        expected = _APP_KEYS.get(key)
-        if expected is None:
-            problem(f"app.{key}", "unknown setting (ignored)", "app")
-        elif not isinstance(value, expected) or isinstance(value, bool):
-            problem(f"app.{key}", f"expected {_kind(expected)}, got {_show(value)}", "app")
-        elif isinstance(value, list) and not all(isinstance(item, str) for item in value):
-            problem(f"app.{key}", "expected a list of strings", "app")
-        else:
-            app_values[key] = tuple(value) if isinstance(value, list) else value
-    if "sessions_dir" in app_values:
-        app_values["sessions_dir"] = Path(app_values["sessions_dir"]).expanduser()
-    app = AppSettings(**app_values)
-
-    providers: dict[str, ProviderConfig] = dict(PRESETS)
-    table = data.get("providers", {})
-    if not isinstance(table, dict):
-        problem("providers", "should be a table of providers")
-        table = {}
-    for name, entry in table.items():
-        section = f"providers.{name}"
-        if not isinstance(entry, dict):
-            problem(section, "should be a table")
-            continue
-        provider = _build_provider(name, entry, providers.get(name), section, problem)
-        if provider is not None:
-            providers[name] = provider
-    return Config(app=app, providers=MappingProxyType(providers), path=path)
-
-
-def _build_provider(
-    name: str,
-    entry: dict[str, Any],
-    preset: ProviderConfig | None,
-    section: str,
-    problem: Any,
-) -> ProviderConfig | None:
-    values: dict[str, Any] = {}
-    for key, value in entry.items():
-        expected = _PROVIDER_KEYS.get(key)
-        if expected is None:
-            problem(f"{section}.{key}", "unknown setting (ignored)", section)
-            continue
-        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
-            problem(f"{section}.{key}", f"expected {_kind(expected)}, got {_show(value)}", section)
-            continue
-        if key in ("api_key_command", "models") and not all(isinstance(v, str) for v in value):
-            problem(f"{section}.{key}", "expected a list of strings", section)
-            continue
-        if key == "headers" and not all(isinstance(v, str) for v in value.values()):
-            problem(f"{section}.{key}", "header values must be strings", section)
-            continue
-        if key == "base_url" and not value.startswith(("http://", "https://")):
-            problem(
-                f"{section}.{key}", f"should start with http:// or https://, got {value!r}", section
-            )
-            continue
-        if key in ("connect_timeout", "read_timeout") and value <= 0:
-            problem(f"{section}.{key}", "must be more than 0 seconds", section)
-            continue
-        values[key] = value
-    if "api_key_command" in values:
-        if not values["api_key_command"]:
-            problem(f"{section}.api_key_command", "is empty", section)
-            del values["api_key_command"]
-        else:
-            values["api_key_command"] = tuple(values["api_key_command"])
-    if "models" in values:
-        values["models"] = tuple(values["models"])
-    if "headers" in values:
-        values["headers"] = MappingProxyType(dict(values["headers"]))
-    if "stream_options" in values:
-        values["send_stream_options"] = values.pop("stream_options")
-    for key in ("connect_timeout", "read_timeout"):
-        if key in values:
-            values[key] = float(values[key])
-    if preset is not None:
-        return replace(preset, **values)
-    if "base_url" not in values:
-        problem(section, "needs a base_url (it is not one of the built-in providers)")
-        return None
-    return ProviderConfig(name=name, **values)
-
-
-def _overlay_state(config: Config, state: dict[str, Any]) -> Config:
+def _overlay_state(config: Config, file: Path, problems: list[Problem]) -> Config:
     """Lay the app's remembered choices (last model, theme, favourites) over the file's."""
-    changes: dict[str, Any] = {}
-    for key in ("default_model", "theme"):
-        if isinstance(state.get(key), str):
-            changes[key] = state[key]
-    for key in ("favourites", "recent"):
-        value = state.get(key)
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            changes[key] = tuple(value)
-    if not changes:
-        return config
-    return replace(config, app=replace(config.app, **changes))
-
-
-def _has_literal_key(data: dict[str, Any]) -> bool:
-    providers = data.get("providers")
-    if not isinstance(providers, dict):
-        return False
-    return any(
-        isinstance(p, dict) and isinstance(p.get("api_key"), str) for p in providers.values()
-    )
-
-
-def _readable_by_others(path: Path) -> bool:
-    if os.name != "posix":
-        return False
     try:
-        return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
+        state = read_state_file(file)
+    except CorruptStateError as error:
+        problems.append(Problem(file, error.line, None, error.reason))
+        return config
+    changes: dict[str, Any] = {}
+    for key, value in state.items():
+        if key not in STATE_KEYS:
+            continue  # written by a newer version: not ours to judge
+        _name, check = _APP_CHECKS[key]
+        try:
+            changes[key] = check(value)
+        except _Invalid as error:
+            problems.append(Problem(file, None, key, f"{error} (ignored)"))
+    return replace(config, app=replace(config.app, **changes)) if changes else config
+
+
+def _exposed_keys(file: Path, data: Mapping[str, Any], lines: KeyLines) -> list[Problem]:
+    """A warning for each literal ``api_key`` in a file that others on the machine can read."""
+    table = data.get("providers")
+    if not isinstance(table, dict) or not _readable_by_others(file):
+        return []
+    return [
+        Problem(
+            file,
+            lines.line_of("providers", name, "api_key"),
+            f"providers.{name}.api_key",
+            f"an API key written in a file others can read: run 'chmod 600 {file}', "
+            "or use api_key_env or api_key_command",
+        )
+        for name, entry in table.items()
+        if isinstance(entry, dict) and isinstance(entry.get("api_key"), str)
+    ]
+
+
+def _readable_by_others(file: Path) -> bool:
+    if os.name != "posix":
+        return False  # Windows permissions are ACLs, not mode bits
+    try:
+        return bool(file.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
     except OSError:
-        return False
+        return False  # unreadable by us too: nothing for others to see through this file
 
 
-def _kind(expected: tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "a number",
-        float: "a number",
-        bool: "true or false",
-        list: "a list",
-        dict: "a table",
-    }
-    return " or ".join(dict.fromkeys(names[t] for t in expected))
+def _bad_ref(ref: str, providers: Mapping[str, ProviderConfig]) -> str | None:
+    provider, slash, model = ref.partition("/")
+    if slash and model and provider in providers:
+        return None
+    known = ", ".join(providers)
+    return f'{ref!r} should be "provider/model" with a known provider ({known})'
+
+
+# Checks: each returns the value to store, or raises _Invalid saying what was expected.
+
+_short = reprlib.Repr()
+_short.maxstring = 40
+_short.maxother = 40
+_short.maxlevel = 2
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+    # reprlib: a deeply nested or huge value must not flood (or overflow) the message.
+    return _short.repr(value)
+
+
+def _expected(what: str, value: object) -> _Invalid:
+    return _Invalid(f"expected {what}, got {_show(value)}")
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _expected("a string", value)
+    return value
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _expected("a non-empty string", value)
+    return value
+
+
+def _env_name(value: Any) -> str:
+    if not isinstance(value, str) or not value or "=" in value or "\0" in value:
+        raise _expected("the name of an environment variable", value)
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _expected("true or false", value)
+    return value
+
+
+def _number(value: Any) -> float:
+    # bool is an int in Python, but "timeout = true" is a mistake, not 1 second.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _expected("a number", value)
+    return float(value)
+
+
+def _seconds(value: Any) -> float:
+    seconds = _number(value)
+    if not 0 < seconds <= 24 * 3600:
+        raise _expected("a number of seconds above 0", value)
+    return seconds
+
+
+def _temperature(value: Any) -> float:
+    temperature = _number(value)
+    if not 0 <= temperature <= 2:
+        raise _expected("a number from 0 to 2", value)
+    return temperature
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise _expected("a whole number above 0", value)
+    return value
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _expected("a list of strings", value)
+    return tuple(value)
+
+
+def _argv(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise _Invalid(
+            f"expected a list of arguments (it runs without a shell), "
+            f"e.g. {value.split()!r}; got {_show(value)}"
+        )
+    argv = _strings(value)
+    if not argv or not argv[0]:
+        raise _expected("a command and its arguments", value)
+    return argv
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _expected("a URL", value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or value != value.strip():
+        raise _expected("an http:// or https:// URL such as 'https://host/v1'", value)
+    if parts.query or parts.fragment:
+        raise _expected("a URL without '?' or '#' parts", value)
+    return value
+
+
+def _headers(value: Any) -> Mapping[str, str]:
+    if not isinstance(value, dict):
+        raise _expected("a table of header names and values", value)
+    for name, text in value.items():
+        if not isinstance(text, str):
+            raise _Invalid(f"header {name!r}: expected a string, got {_show(text)}")
+        # A newline in a header would split the request; httpx refuses it deep in a send.
+        if not name or any(c in name for c in " :\r\n") or "\r" in text or "\n" in text:
+            raise _Invalid(f"header {name!r}: names and values cannot hold line breaks")
+    return MappingProxyType(dict(value))
+
+
+def _path(value: Any) -> Path:
+    return Path(_name(value)).expanduser()
+
+
+#: [app] keys: field name and check.
+_APP_CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "default_model": ("default_model", _name),
+    "theme": ("theme", _name),
+    "favourites": ("favourites", _strings),
+    "recent": ("recent", _strings),
+    "sessions_dir": ("sessions_dir", _path),
+    "system_prompt": ("system_prompt", _string),
+    "temperature": ("temperature", _temperature),
+    "max_tokens": ("max_tokens", _positive_int),
+}
+
+#: [providers.NAME] keys: field name and check.
+_PROVIDER_CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "base_url": ("base_url", _url),
+    "api_key_env": ("api_key_env", _env_name),
+    "api_key_command": ("api_key_command", _argv),
+    "api_key": ("api_key", _name),
+    "default_model": ("default_model", _name),
+    "models": ("models", _strings),
+    "headers": ("headers", _headers),
+    "stream_options": ("send_stream_options", _bool),
+    "connect_timeout": ("connect_timeout", _seconds),
+    "read_timeout": ("read_timeout", _seconds),
+    "local": ("local", _bool),
+}

@@ -4,7 +4,6 @@ offers the app-wide actions (sessions, models, themes)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -14,7 +13,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from chat_tui.backend import Backend
-from chat_tui.config import Config, save_state, state_path, target_for
+from chat_tui.config import Config, save_state, target_for
 from chat_tui.errors import ChatTuiError
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import Session, SessionStore
@@ -135,17 +134,12 @@ class ChatApp(App[None]):
 
     # Settings the app remembers
 
-    def _state_file(self) -> Path | None:
-        return state_path(self.config.path) if self.config.path else None
-
     def remember(self, **changes: Any) -> None:
-        path = self._state_file()
-        if path is None:
-            return
+        """Write settings the app changes itself beside the config file (state.toml)."""
         try:
-            save_state(path, **changes)
-        except OSError as error:
-            self.notify(f"Could not save settings: {error}", severity="warning")
+            save_state(self.config.path, **changes)
+        except (OSError, ChatTuiError) as error:
+            self.notify(neutralise(f"Could not save settings: {error}"), severity="warning")
 
     def _remember_theme(self, theme: Any) -> None:
         self.remember(theme=theme.name)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.widgets import Collapsible, Markdown
+from textual.widgets import Collapsible
 
 from chat_tui.mock_server import MockServer
 from chat_tui.tui.widgets.code_block import CodeBlock
 from chat_tui.tui.widgets.messages import AssistantMessage, UserMessage
+from chat_tui.tui.widgets.prose_view import ProseView
 from chat_tui.tui.widgets.reply_view import ReplyView
 from tests.tui.helpers import chat_screen, make_app, status_text
 
@@ -179,16 +180,19 @@ async def test_streamed_reply_matches_a_one_shot_render() -> None:
             await send(pilot, "structure")
             await wait_for_reply(pilot)
             streamed = app.query_one(AssistantMessage).query_one(ReplyView)
-            one_shot = ReplyView(streamed.source)
-            await chat_screen(app).conversation.mount(one_shot)
+            conversation = chat_screen(app).conversation
+            twin = await conversation.add_assistant(model="mock/mock-gpt", content=streamed.source)
             await pilot.pause()
+            one_shot = twin.query_one(ReplyView)
 
             def shape(view: ReplyView) -> list[tuple[str, str]]:
                 parts = []
                 for child in view.children:
-                    if isinstance(child, Markdown):
-                        blocks = [type(block).__name__ for block in child.children]
-                        parts.append(("markdown", ",".join(blocks) + "|" + child.source))
+                    if isinstance(child, ProseView):
+                        lines = [
+                            child.render_line(y).text.rstrip() for y in range(child.size.height)
+                        ]
+                        parts.append(("prose", "\n".join(lines)))
                     elif isinstance(child, CodeBlock):
                         parts.append(("code", child.code))
                 return parts

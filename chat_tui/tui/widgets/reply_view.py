@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from textual.containers import Vertical
-from textual.widgets import Markdown
 
 from chat_tui.safe_text import neutralise
 from chat_tui.tui.segments import CodeClose, CodeOpen, CodeText, FenceSplitter, Op, Prose
 from chat_tui.tui.widgets.code_block import CodeBlock
+from chat_tui.tui.widgets.prose_view import ProseView
 
 
 class ReplyView(Vertical):
-    """Prose goes to Textual ``Markdown`` widgets through ``append`` (which re-parses only
-    the last block); each top-level code fence gets a :class:`CodeBlock` that only appends.
+    """Prose goes to :class:`ProseView` widgets, which render each Markdown block once;
+    each top-level code fence gets a :class:`CodeBlock` that only appends lines.
 
     ``append`` is meant to be called with batches of text (a frame's worth), not per token.
     """
@@ -20,7 +20,6 @@ class ReplyView(Vertical):
     DEFAULT_CSS = """
     ReplyView {
         height: auto;
-        & > Markdown { margin: 0; padding: 0; }
     }
     """
 
@@ -58,6 +57,9 @@ class ReplyView(Vertical):
     async def finish(self) -> None:
         """The reply ended: flush held-back text and close any open code block."""
         await self._apply(self._splitter.finish())
+        for child in self.children:
+            if isinstance(child, ProseView):
+                child.finish()
         last = self.children[-1] if self.children else None
         if isinstance(last, CodeBlock) and not last.closed:
             last.close()
@@ -66,11 +68,15 @@ class ReplyView(Vertical):
         for op in ops:
             last = self.children[-1] if self.children else None
             if isinstance(op, Prose):
-                if isinstance(last, Markdown):
-                    await last.append(op.text)
-                elif op.text.strip() or last is not None:
-                    await self.mount(Markdown(op.text))
+                if isinstance(last, ProseView):
+                    last.append(op.text)
+                elif op.text.strip():
+                    prose = ProseView()
+                    await self.mount(prose)
+                    prose.append(op.text)
             elif isinstance(op, CodeOpen):
+                if isinstance(last, ProseView):
+                    last.finish()
                 await self.mount(CodeBlock(op.info))
             elif isinstance(op, CodeText):
                 if isinstance(last, CodeBlock) and not last.closed:

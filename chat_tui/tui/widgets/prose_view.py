@@ -1,0 +1,139 @@
+"""Markdown prose that grows while it streams, at a cost proportional to the new text."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from functools import lru_cache
+from itertools import pairwise
+
+from markdown_it import MarkdownIt
+from rich.markdown import Markdown as RichMarkdown
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("gfm-like")
+
+
+class ProseView(Widget):
+    """Markdown rendered block by block into lines (Textual's line API), in one widget.
+
+    Why not Textual's ``Markdown`` widget: it builds a widget per block, per list item and
+    per table cell, and every new widget makes Textual lay out all of them again, so a long
+    reply costs time in proportion to the square of its length (26 s for a 20,000-token
+    burst, measured). Here a top-level block is rendered once, when the next block has
+    begun and it can no longer change; only the open last block is rendered again on each
+    append. Only visible lines are ever painted, and the whole reply is one widget to lay out.
+    """
+
+    DEFAULT_CSS = """
+    ProseView { height: auto; width: 1fr; }
+    """
+
+    def __init__(self, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self._blocks: list[str] = []  # sources of blocks that can no longer change
+        self._tail = ""  # the open end of the text: the last block, possibly incomplete
+        self._block_lines: list[list[Strip]] = []
+        self._tail_lines: list[Strip] = []
+        self._offsets: list[int] = [0]  # first line of each frozen block, then the tail's
+        self._width = 0
+
+    @property
+    def source(self) -> str:
+        return "".join(self._blocks) + self._tail
+
+    def append(self, text: str) -> None:
+        """Add text to the end; blocks that are now complete are rendered for good."""
+        if not text:
+            return
+        self._tail += text
+        self._freeze_complete_blocks()
+        self._render_tail()
+        self.refresh(layout=True)
+
+    def finish(self) -> None:
+        """No more text: the open block is final too."""
+        if self._tail.strip():
+            self._freeze(self._tail)
+        self._tail = ""
+        self._tail_lines = []
+        self.refresh(layout=True)
+
+    def _freeze_complete_blocks(self) -> None:
+        tokens = _parser().parse(self._tail)
+        starts = [t.map[0] for t in tokens if t.level == 0 and t.map is not None and t.nesting >= 0]
+        if len(starts) < 2:
+            return
+        lines = self._tail.splitlines(keepends=True)
+        for begin, end in pairwise(starts):
+            self._freeze("".join(lines[begin:end]))
+        self._tail = "".join(lines[starts[-1] :])
+
+    def _freeze(self, block: str) -> None:
+        if not block.strip():
+            return
+        self._blocks.append(block)
+        if self._width:
+            self._block_lines.append(self._render(block, self._width))
+            self._offsets.append(self._offsets[-1] + len(self._block_lines[-1]))
+
+    def _render(self, block: str, width: int) -> list[Strip]:
+        console = self.app.console
+        options = console.options.update(width=width, height=None, highlight=False)
+        renderable = RichMarkdown(block, hyperlinks=False, code_theme="monokai")
+        lines = console.render_lines(renderable, options, style=self.rich_style, pad=True)
+        strips = [Strip(line, width) for line in lines]
+        while strips and not strips[-1].text.strip():
+            strips.pop()
+        while strips and not strips[0].text.strip():
+            del strips[0]
+        strips.append(Strip.blank(width, self.rich_style))
+        return strips
+
+    def _render_tail(self) -> None:
+        if self._width and self._tail.strip():
+            self._tail_lines = self._render(self._tail, self._width)
+        else:
+            self._tail_lines = []
+
+    def _rerender_all(self, width: int) -> None:
+        self._width = width
+        self._block_lines = [self._render(block, width) for block in self._blocks]
+        self._offsets = [0]
+        for lines in self._block_lines:
+            self._offsets.append(self._offsets[-1] + len(lines))
+        self._render_tail()
+
+    def _ensure_width(self, width: int) -> None:
+        if width > 0 and width != self._width:
+            self._rerender_all(width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self._width:
+            self._rerender_all(self._width)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return container.width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        self._ensure_width(width)
+        height = self._offsets[-1] + len(self._tail_lines)
+        # The last block's trailing blank line is spacing between blocks, not content.
+        return max(0, height - 1)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_region.width
+        self._ensure_width(width)
+        frozen = self._offsets[-1]
+        if y >= frozen:
+            index = y - frozen
+            if index < len(self._tail_lines):
+                return self._tail_lines[index]
+            return Strip.blank(width, self.rich_style)
+        block = bisect_right(self._offsets, y) - 1
+        return self._block_lines[block][y - self._offsets[block]]
