@@ -127,6 +127,35 @@ def bench_rate(tmp: Path) -> dict[str, float]:
             terminal.close()
 
 
+def bench_long_session(tmp: Path) -> dict[str, float]:
+    from chat_tui.sessions import Message, Session, SessionStore
+
+    store = SessionStore(tmp / "sessions")
+    session = Session(title="long session")
+    for index in range(2500):
+        session.add(Message("user", f"question {index}"))
+        reply = make_reply(f"question {index}", 60 + (index % 9) * 40, seed=index)
+        session.add(Message("assistant", reply + ("\n\nLASTREPLY\n" if index == 2499 else "")))
+    store.save(session)
+    with mock_server() as server:
+        argv = app_argv(
+            "--base-url",
+            server.base_url,
+            "--model",
+            "mock-gpt",
+            "--sessions-dir",
+            str(store.root),
+            "--session",
+            session.id,
+        )
+        terminal = Terminal(argv, columns=100, lines=30, env=bench_env(tmp))
+        try:
+            ready = terminal.wait_for(lambda text: PLACEHOLDER in text and "LASTREPLY" in text, 60)
+            return {"interactive_s": ready - terminal.started, "rss_mb": terminal.peak_rss_mb()}
+        finally:
+            terminal.close()
+
+
 def bench_ask(tmp: Path, text: str, model: str = "mock-gpt") -> dict[str, float]:
     with mock_server(reply_text=text) as server:
         argv = app_argv("ask", "--base-url", server.base_url, "--model", model, "go")
@@ -160,6 +189,7 @@ def benchmarks() -> dict[str, Callable[[Path], dict[str, float]]]:
         "rate-100": bench_rate,
         "code-3000": lambda tmp: bench_reply(tmp, make_code_reply(3000)),
         "code-6000": lambda tmp: bench_reply(tmp, make_code_reply(6000)),
+        "long-session-5000": bench_long_session,
         "ask-20k": lambda tmp: bench_ask(tmp, reply_20k),
         "ask-50k-deltas": lambda tmp: bench_ask(tmp, "x" * 50_000, "mock-gpt+chars"),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.highlight import highlight
 from textual.strip import Strip
 from textual.visual import Visual
@@ -57,6 +57,7 @@ class CodeBlock(Widget):
         """Add text to the end of the block (it may end in the middle of a line)."""
         if not text:
             return
+        height = self.line_count
         pieces = text.split("\n")
         self._lines[-1] += pieces[0]
         self._lines.extend(pieces[1:])
@@ -65,7 +66,12 @@ class CodeBlock(Widget):
             done = len(self._highlighted)
             fresh = "\n".join(self._lines[done:complete])
             self._highlighted.extend(self._highlight(fresh)[: complete - done])
-        self.refresh(layout=True)
+        if self.line_count != height:
+            self.refresh(layout=True)
+        else:
+            # Only the last line grew: repaint that line alone.
+            top = self.styles.padding.top + self.line_count - 1
+            self.refresh(Region(0, top, self.size.width, 1))
 
     def close(self) -> None:
         """The closing fence arrived (or the reply ended): highlight the block as a whole."""

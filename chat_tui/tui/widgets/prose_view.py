@@ -8,7 +8,7 @@ from itertools import pairwise
 
 from markdown_it import MarkdownIt
 from rich.markdown import Markdown as RichMarkdown
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -50,10 +50,16 @@ class ProseView(Widget):
         """Add text to the end; blocks that are now complete are rendered for good."""
         if not text:
             return
+        height = self._height()
         self._tail += text
         self._freeze_complete_blocks()
         self._render_tail()
-        self.refresh(layout=True)
+        if self._height() != height:
+            self.refresh(layout=True)
+        else:
+            # Most appends only lengthen the open block: repaint just its lines, no layout.
+            first = self._offsets[-1]
+            self.refresh(Region(0, first, self.size.width, max(1, len(self._tail_lines))))
 
     def finish(self) -> None:
         """No more text: the open block is final too."""
@@ -122,9 +128,11 @@ class ProseView(Widget):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._ensure_width(width)
-        height = self._offsets[-1] + len(self._tail_lines)
+        return self._height()
+
+    def _height(self) -> int:
         # The last block's trailing blank line is spacing between blocks, not content.
-        return max(0, height - 1)
+        return max(0, self._offsets[-1] + len(self._tail_lines) - 1)
 
     def render_line(self, y: int) -> Strip:
         width = self.content_region.width
