@@ -5,11 +5,14 @@ Plain asyncio: the TUI asks it for streams and never sees HTTP.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chat_tui.client import ChatClient, ChatStream
 from chat_tui.config import Target
+
+if TYPE_CHECKING:
+    from chat_tui.client import ChatClient, ChatStream
 
 #: The offline demo streams at a pleasant reading speed rather than all at once.
 DEMO_TOKENS_PER_SECOND = 120.0
@@ -23,6 +26,7 @@ class Backend:
         self._demo_rate = demo_rate
         self._client: ChatClient | None = None
         self._demo_server: Any = None
+        self._starting = asyncio.Lock()
 
     @property
     def is_demo(self) -> bool:
@@ -30,7 +34,13 @@ class Backend:
 
     async def start(self) -> None:
         """Open the client for the current target (starting the demo server if needed)."""
-        await self._open(self.target)
+        async with self._starting:
+            if self._client is None:
+                await self._open(self.target)
+
+    @property
+    def started(self) -> bool:
+        return self._client is not None
 
     async def switch(self, target: Target) -> None:
         """Point later replies at another provider or model."""
@@ -61,6 +71,8 @@ class Backend:
         return await self._client.list_models()
 
     async def _open(self, target: Target) -> None:
+        from chat_tui.client import ChatClient
+
         provider = target.provider
         if provider.demo:
             from chat_tui.mock_server import MockServer

@@ -99,10 +99,9 @@ class ChatApp(App[None]):
             self.backend, store=self.store, session=self._session, parameters=self._parameters
         )
 
-    async def on_load(self) -> None:
-        await self.backend.start()
-
     def on_mount(self) -> None:
+        # Connect after the first frame: the window is usable before httpx is even imported.
+        self.call_after_refresh(self.run_worker, self.backend.start(), group="backend")
         for problem in self._startup_problems:
             self.notify(neutralise(problem), title="Config", severity="warning", timeout=10)
         self.theme_changed_signal.subscribe(self, self._remember_theme)

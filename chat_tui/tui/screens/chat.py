@@ -248,6 +248,7 @@ class ChatScreen(Screen[None]):
         await self._start_reply()
 
     async def _start_reply(self) -> None:
+        await self.backend.start()
         messages = self.session.history()
         target = self.backend.target
         self.session.provider, self.session.model = target.provider.name, target.model

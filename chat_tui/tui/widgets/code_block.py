@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.content import Content
 from textual.geometry import Region, Size
-from textual.highlight import highlight
 from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
@@ -82,6 +81,8 @@ class CodeBlock(Widget):
         self.refresh(layout=True)
 
     def _highlight(self, code: str) -> list[Content]:
+        from textual.highlight import highlight  # pygments: loaded when first needed
+
         try:
             content = highlight(code, language=self.language or None)
         except Exception:

@@ -5,16 +5,21 @@ from __future__ import annotations
 from bisect import bisect_right
 from functools import lru_cache
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from rich.markdown import Markdown as RichMarkdown
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    # Imported on first use, after the first frame: start-up is part of the experience.
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("gfm-like")
 
 
@@ -88,6 +93,8 @@ class ProseView(Widget):
             self._offsets.append(self._offsets[-1] + len(self._block_lines[-1]))
 
     def _render(self, block: str, width: int) -> list[Strip]:
+        from rich.markdown import Markdown as RichMarkdown
+
         console = self.app.console
         options = console.options.update(width=width, height=None, highlight=False)
         renderable = RichMarkdown(block, hyperlinks=False, code_theme="monokai")
