@@ -71,7 +71,7 @@ def make_reply(prompt: str, n_tokens: int, seed: int | None = None) -> str:
     document: every code fence and table is closed.
     """
     rng = random.Random(f"{prompt}|{n_tokens}|{seed}")
-    first_line = " ".join(prompt.split())[:60] or "your question"
+    first_line = " ".join(prompt.split())[:60].rstrip(" ,.;:?!") or "your question"
     blocks = [f"You asked about *{first_line}*. Here is a worked answer."]
     count = len(tokenize(blocks[0]))
     while count < n_tokens:

@@ -49,7 +49,7 @@ class ChatScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "stop", "Stop", show=True),
         Binding("ctrl+r", "regenerate", "Retry"),
-        Binding("ctrl+e", "edit_last", "Edit last", priority=True),
+        Binding("ctrl+e", "edit_last", "Edit last", priority=True, show=False),
         Binding("ctrl+n", "new_conversation", "New"),
         Binding("ctrl+g", "copy_code", "Copy code"),
         Binding("ctrl+o", "copy_reply", "Copy reply", show=False),

@@ -18,8 +18,8 @@ class PromptInput(TextArea):
     """
 
     BINDINGS = [
-        Binding("enter", "submit", "Send", priority=True),
-        Binding("shift+enter,ctrl+j,alt+enter", "newline", "Newline", key_display="^j"),
+        Binding("enter", "submit", "Send", priority=True, show=False),
+        Binding("shift+enter,ctrl+j,alt+enter", "newline", "Newline", key_display="^j", show=False),
     ]
 
     @dataclass

@@ -49,7 +49,10 @@ class StatusBar(Widget):
         if self.time_to_first_token is not None:
             parts.append(Content(f"ttft {self.time_to_first_token:.2f}s"))
         if self.tokens_per_second is not None:
-            parts.append(Content(f"{self.tokens_per_second:.0f} tok/s"))
+            speed = self.tokens_per_second
+            parts.append(
+                Content(f"{speed / 1000:.0f}k tok/s" if speed >= 10_000 else f"{speed:.0f} tok/s")
+            )
         if self.reply_tokens is not None:
             parts.append(
                 Content(f"reply {format_tokens(self.reply_tokens, self.reply_estimated)} tok")
@@ -64,11 +67,11 @@ class StatusBar(Widget):
         if self.detail:
             parts.append(Content.styled(self.detail, "$text-muted"))
         left = Content(" · ").join(parts)
-        right = (
-            Content.styled(f"{self.session_name} ", "$text-muted")
-            if self.session_name
-            else Content("")
-        )
+        right = Content("")
+        if self.session_name:
+            # The session's name gets at most a quarter of the bar: the live figures matter more.
+            name = Content(self.session_name).truncate(max(8, self.size.width // 4), ellipsis=True)
+            right = Content.assemble(Content.styled(name.plain, "$text-muted"), " ")
         room = self.size.width - right.cell_length - 1
         if left.cell_length > room > 0:
             left = left.truncate(room, ellipsis=True)
