@@ -33,6 +33,7 @@ class RequestOptions:
     code_lines: int | None = None
     echo: bool = False
     chars: bool = False
+    flaky: int = 0
 
 
 def parse_model(name: str) -> RequestOptions:
@@ -90,6 +91,8 @@ def parse_model(name: str) -> RequestOptions:
             options.echo = True
         elif part == "chars":
             options.chars = True
+        elif key == "flaky" and number is not None:
+            options.flaky = int(number)
     return options
 
 

@@ -118,6 +118,7 @@ class MockServer:
         self._disconnected = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flaky_failures: dict[str, int] = {}
 
     @property
     def base_url(self) -> str:
@@ -251,7 +252,13 @@ class MockServer:
         if not self._authorised(headers):
             await self._send_auth_error(connection)
             return
-        options = parse_model(str(body.get("model", "")))
+        model_name = str(body.get("model", ""))
+        options = parse_model(model_name)
+        if options.flaky and self._flaky_failures.get(model_name, 0) < options.flaky:
+            # Fail the first N requests for this model name, then answer: for retry tests.
+            self._flaky_failures[model_name] = self._flaky_failures.get(model_name, 0) + 1
+            await self._send_json_error(connection, 503, "Overloaded, try again shortly.")
+            return
         if options.http_status is not None:
             await self._send_fault(connection, options)
             return

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
 from chat_tui.backend import Backend
+from chat_tui.client.retry import MAX_RETRIES
 from chat_tui.errors import SessionFileError
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import Message, Session, SessionStore, Usage
@@ -269,6 +270,17 @@ class ChatScreen(Screen[None]):
     @on(Conversation.ReplyStarted)
     def reply_started(self) -> None:
         self.status.state = "streaming"
+        self.show_target()
+
+    @on(Conversation.RetryCountdown)
+    def retry_counting_down(self, event: Conversation.RetryCountdown) -> None:
+        status = self.status
+        status.state = "retrying"
+        reason = event.reason if len(event.reason) <= 60 else event.reason[:59] + "…"
+        status.detail = neutralise(
+            f"retry {event.attempt}/{MAX_RETRIES} in {event.seconds_left:.0f}s (Esc gives up): "
+            f"{reason}"
+        )
 
     @on(Conversation.ReplyProgressed)
     def reply_progressed(self, event: Conversation.ReplyProgressed) -> None:
@@ -315,6 +327,7 @@ class ChatScreen(Screen[None]):
         status.time_to_first_token = outcome.metrics.time_to_first_token
         status.tokens_per_second = outcome.metrics.tokens_per_second
         status.state = {"complete": "idle", "stopped": "stopped"}.get(outcome.status, "error")
+        self.show_target()
         self.save()
 
     async def _stop_and_wait(self) -> None:

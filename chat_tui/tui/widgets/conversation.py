@@ -17,7 +17,8 @@ from textual.widget import Widget
 
 from chat_tui.client.events import ContentDelta, Finish, ReasoningDelta, StreamEvent, Usage
 from chat_tui.client.metrics import ReplyMetrics
-from chat_tui.errors import ChatTuiError, ClientError
+from chat_tui.client.retry import BASE_DELAY, retry_delay, should_retry
+from chat_tui.errors import ChatTuiError, ClientError, HTTPStatusError
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
 
 #: Seconds between two renders of a streaming reply: about 30 frames a second. Everything
@@ -61,6 +62,9 @@ class ReplyOutcome:
 class Conversation(VerticalScroll, can_focus=False):
     """Messages, newest at the bottom, following new text unless the user scrolls up."""
 
+    #: First step of the retry backoff, in seconds (tests make it small).
+    retry_base = BASE_DELAY
+
     BINDINGS = [
         Binding("ctrl+up", "focus_message(-1)", "Previous message", show=False),
         Binding("ctrl+down", "focus_message(1)", "Next message", show=False),
@@ -68,6 +72,14 @@ class Conversation(VerticalScroll, can_focus=False):
 
     class ReplyStarted(Message):
         """The server answered and the reply has begun to stream."""
+
+    @dataclass
+    class RetryCountdown(Message):
+        """The request failed before any text arrived and will be sent again."""
+
+        attempt: int
+        seconds_left: float
+        reason: str
 
     @dataclass
     class ReplyProgressed(Message):
@@ -171,26 +183,51 @@ class Conversation(VerticalScroll, can_focus=False):
                     return
                 await asyncio.sleep(max(0.0, RENDER_INTERVAL - (time.monotonic() - began)))
 
-        try:
-            async with open_stream() as stream:
-                outcome.metrics = stream.metrics
-                renderer = asyncio.create_task(render())
+        attempt = 0
+        while True:
+            try:
+                async with open_stream() as stream:
+                    outcome.metrics = stream.metrics
+                    renderer = asyncio.create_task(render())
+                    try:
+                        await read(stream)
+                    except BaseException:
+                        renderer.cancel()
+                        raise
+                    finally:
+                        with suppress(asyncio.CancelledError):
+                            await renderer
+                break
+            except asyncio.CancelledError:
+                outcome.status = "stopped"
+                break
+            except ChatTuiError as error:
+                received = bool(outcome.content or content or outcome.reasoning or reasoning)
+                if not should_retry(error, attempt, received_any=received):
+                    outcome.error = error
+                    outcome.status = "cut_off" if received else "error"
+                    break
+                retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
+                delay = retry_delay(attempt, retry_after, base=self.retry_base)
+                attempt += 1
+                finished = False
+                wake.clear()
                 try:
-                    await read(stream)
-                except BaseException:
-                    renderer.cancel()
-                    raise
-                finally:
-                    with suppress(asyncio.CancelledError):
-                        await renderer
-        except asyncio.CancelledError:
-            outcome.status = "stopped"
-        except ChatTuiError as error:
-            outcome.error = error
-            outcome.status = "cut_off" if (outcome.content or content) else "error"
+                    await self._count_down(attempt, delay, str(error))
+                except asyncio.CancelledError:
+                    outcome.status = "stopped"
+                    outcome.error = error
+                    break
         await self._render_pending(message, content, reasoning, outcome)
         await message.finish(outcome.status, describe_error(outcome.error))
         self.post_message(self.ReplyFinished(message, outcome))
+
+    async def _count_down(self, attempt: int, delay: float, reason: str) -> None:
+        """Wait before a retry, telling the screen how long is left once a second."""
+        deadline = time.monotonic() + delay
+        while (left := deadline - time.monotonic()) > 0:
+            self.post_message(self.RetryCountdown(attempt, left, reason))
+            await asyncio.sleep(min(1.0, left))
 
     async def _render_pending(
         self,
