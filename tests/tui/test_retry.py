@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from chat_tui.client.retry import MAX_RETRIES, retry_delay, should_retry
 from chat_tui.errors import ConnectError, HTTPStatusError, ServerStreamError
 from chat_tui.mock_server import MockServer
