@@ -47,6 +47,7 @@ async def stream_reply(
         messages, temperature=request.temperature, max_tokens=request.max_tokens
     ) as stream:
         wrote_reasoning = False
+        received: list[str] = []
         try:
             async for event in stream:
                 if isinstance(event, ContentDelta):
@@ -57,12 +58,14 @@ async def stream_reply(
                     out.write(event.text)
                     out.flush()
                     if sink is not None:
-                        sink.content += event.text
+                        received.append(event.text)
                 elif isinstance(event, ReasoningDelta) and request.show_reasoning:
                     err.write(event.text)
                     err.flush()
                     wrote_reasoning = True
         finally:
+            if sink is not None:
+                sink.content = "".join(received)
             if stream.content and not stream.content.endswith("\n"):
                 out.write("\n")
                 out.flush()

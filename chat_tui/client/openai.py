@@ -134,8 +134,10 @@ class ChatStream:
         self._client = client
         self._response: httpx.Response | None = None
         self.metrics = ReplyMetrics()
-        self.content = ""
-        self.reasoning = ""
+        # Parts, joined on demand: appending to a growing str attribute copies it every time,
+        # which turns 100,000 tiny deltas into gigabytes of copying.
+        self._content_parts: list[str] = []
+        self._reasoning_parts: list[str] = []
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.skipped_events = 0
@@ -216,8 +218,22 @@ class ChatStream:
             )
 
     @property
+    def content(self) -> str:
+        """The answer's text received so far."""
+        if len(self._content_parts) > 1:
+            self._content_parts[:] = ["".join(self._content_parts)]
+        return self._content_parts[0] if self._content_parts else ""
+
+    @property
+    def reasoning(self) -> str:
+        """The reasoning text received so far."""
+        if len(self._reasoning_parts) > 1:
+            self._reasoning_parts[:] = ["".join(self._reasoning_parts)]
+        return self._reasoning_parts[0] if self._reasoning_parts else ""
+
+    @property
     def _received_any(self) -> bool:
-        return bool(self.content or self.reasoning)
+        return bool(self._content_parts or self._reasoning_parts)
 
     def _interpret(self, data: str, event_type: str) -> list[StreamEvent | None]:
         """The events in one SSE payload; None marks the end of the stream."""
@@ -261,12 +277,12 @@ class ChatStream:
     def _read_delta(self, delta: dict[str, Any], events: list[StreamEvent | None]) -> None:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
-            self.reasoning += reasoning
+            self._reasoning_parts.append(reasoning)
             self.metrics.record_token()
             events.append(ReasoningDelta(reasoning))
         content = delta.get("content")
         if isinstance(content, str) and content:
-            self.content += content
+            self._content_parts.append(content)
             self.metrics.record_token()
             events.append(ContentDelta(content))
         tool_calls = delta.get("tool_calls")
@@ -313,12 +329,12 @@ class ChatStream:
             ) from None
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
-            self.reasoning = reasoning
+            self._reasoning_parts = [reasoning]
             self.metrics.record_token()
             events.append(ReasoningDelta(reasoning))
         content = message.get("content")
         if isinstance(content, str) and content:
-            self.content = content
+            self._content_parts = [content]
             self.metrics.record_token()
             events.append(ContentDelta(content))
         reason = choice.get("finish_reason")

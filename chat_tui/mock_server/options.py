@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 @dataclass
 class RequestOptions:
+    """What one request asked for through its model name; defaults are a normal reply."""
+
     model: str
     http_status: int | None = None
     error_event: bool = False
@@ -34,6 +36,7 @@ class RequestOptions:
     echo: bool = False
     chars: bool = False
     flaky: int = 0
+    hostile: bool = False
 
 
 def parse_model(name: str) -> RequestOptions:
@@ -91,6 +94,8 @@ def parse_model(name: str) -> RequestOptions:
             options.echo = True
         elif part == "chars":
             options.chars = True
+        elif part == "hostile":
+            options.hostile = True
         elif key == "flaky" and number is not None:
             options.flaky = int(number)
     return options

@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+#: Version of the session file layout; bump it and add an upgrade in codec.py on any change.
 SCHEMA_VERSION = 1
 Role = Literal["system", "user", "assistant"]
 MessageStatus = Literal["complete", "streaming", "stopped", "cut_off", "error"]
+ROLES: tuple[Role, ...] = ("system", "user", "assistant")
+STATUSES: tuple[MessageStatus, ...] = ("complete", "streaming", "stopped", "cut_off", "error")
 TITLE_LENGTH = 60
 
 
@@ -25,7 +28,8 @@ def new_session_id() -> str:
 
 
 def title_from_prompt(text: str) -> str:
-    """A title from a prompt's first line: whitespace collapsed, at most 60 characters."""
+    """A title from a prompt's first non-blank line: whitespace collapsed, at most 60
+    characters (cut ones end with "…")."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     title = re.sub(r"\s+", " ", first).strip()
     if len(title) > TITLE_LENGTH:
@@ -35,6 +39,8 @@ def title_from_prompt(text: str) -> str:
 
 @dataclass
 class Usage:
+    """Token counts of one reply, as the server reported them or as estimated locally."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
@@ -43,36 +49,53 @@ class Usage:
 
 @dataclass
 class Message:
+    """One turn of the conversation.
+
+    ``status`` says how a reply ended: a reply saved while still ``streaming`` is reopened as
+    ``cut_off``, because the process that was writing it is gone.
+    """
+
     role: Role
     content: str
     created: datetime = field(default_factory=now)
+    #: The model's thinking text, kept apart from the answer.
     reasoning: str = ""
+    #: "provider/model" that wrote a reply.
     model: str | None = None
     usage: Usage | None = None
     finish_reason: str | None = None
     status: MessageStatus = "complete"
+    #: Human error text when status is "error" or "cut_off".
     error: str | None = None
 
 
 @dataclass
 class Session:
+    """A whole conversation: what is saved as one TOML file named ``<id>.toml``."""
+
     id: str = field(default_factory=new_session_id)
+    #: "" until the first prompt names it.
     title: str = ""
     created: datetime = field(default_factory=now)
     updated: datetime = field(default_factory=now)
     provider: str | None = None
     model: str | None = None
     system_prompt: str = ""
-    parameters: dict[str, float | int | str] = field(default_factory=dict)
+    #: Request parameters that were set (temperature, max_tokens, ...). Never secrets: keys
+    #: such as ``api_key`` are dropped on save.
+    parameters: dict[str, float | int | str | bool] = field(default_factory=dict)
     messages: list[Message] = field(default_factory=list)
+    #: Unsent text of the prompt box.
     draft: str = ""
+    #: Bumped on every save; a higher revision on disk means someone else saved since.
     revision: int = 0
     #: Not stored: True when the file came from a newer chat-tui and must not be overwritten.
     read_only: bool = False
+    #: Not stored: a sentence to show the user about how the file was opened, or "".
     notice: str = ""
 
     def add(self, message: Message) -> Message:
-        """Append a message; the first prompt also names an untitled session."""
+        """Append a message and return it; the first prompt also names an untitled session."""
         self.messages.append(message)
         if not self.title and message.role == "user":
             self.title = title_from_prompt(message.content)
@@ -95,5 +118,6 @@ class Session:
 
     @property
     def preview(self) -> str:
+        """The first prompt on one line, for lists of sessions."""
         first = next((m.content for m in self.messages if m.role == "user"), "")
         return title_from_prompt(first)

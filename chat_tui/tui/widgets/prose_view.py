@@ -7,12 +7,17 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len, chop_cells
+from rich.segment import Segment
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+
+#: Characters in the open block beyond which it is shown as plain text until complete.
+LARGE_BLOCK = 16_000
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +50,7 @@ class ProseView(Widget):
         self._block_lines: list[list[Strip]] = []
         self._tail_lines: list[Strip] = []
         self._offsets: list[int] = [0]  # first line of each frozen block, then the tail's
+        self._plain_rows: list[str] = []  # the open block folded as plain text, when huge
         self._width = 0
 
     @property
@@ -57,8 +63,10 @@ class ProseView(Widget):
             return
         height = self._height()
         self._tail += text
-        self._freeze_complete_blocks()
-        self._render_tail()
+        if "\n" in text:
+            # A new block can only begin on a new line: without one, nothing can freeze.
+            self._freeze_complete_blocks()
+        self._render_tail(text)
         if self._height() != height:
             self.refresh(layout=True)
         else:
@@ -72,6 +80,7 @@ class ProseView(Widget):
             self._freeze(self._tail)
         self._tail = ""
         self._tail_lines = []
+        self._plain_rows = []
         self.refresh(layout=True)
 
     def _freeze_complete_blocks(self) -> None:
@@ -107,11 +116,45 @@ class ProseView(Widget):
         strips.append(Strip.blank(width, self.rich_style))
         return strips
 
-    def _render_tail(self) -> None:
-        if self._width and self._tail.strip():
-            self._tail_lines = self._render(self._tail, self._width)
-        else:
+    def _render_tail(self, appended: str | None = None) -> None:
+        """Render the open block: as Markdown while it is small; once it is huge (a single
+        megabyte-long paragraph, say), as plain folded text extended by only the new text,
+        so that each append stays cheap. It gets its Markdown form when it is complete."""
+        if not (self._width and self._tail.strip()):
             self._tail_lines = []
+            self._plain_rows = []
+            return
+        if len(self._tail) <= LARGE_BLOCK:
+            self._plain_rows = []
+            self._tail_lines = self._render(self._tail, self._width)
+            return
+        if not self._plain_rows or appended is None:
+            self._plain_rows = [""]
+            self._tail_lines = []
+            self._fold(self._tail)
+            changed = 0
+        else:
+            changed = len(self._plain_rows) - 1
+            self._fold(appended)
+        style = self.rich_style
+        del self._tail_lines[changed:]
+        self._tail_lines.extend(
+            Strip([Segment(row, style)]).extend_cell_length(self._width, style)
+            for row in self._plain_rows[changed:]
+        )
+
+    def _fold(self, text: str) -> None:
+        rows, width = self._plain_rows, self._width
+        for index, piece in enumerate(text.split("\n")):
+            if index:
+                rows.append("")
+            row = rows[-1] + piece
+            while cell_len(row) > width:
+                cut = len(chop_cells(row, width)[0])
+                rows[-1] = row[:cut]
+                rows.append("")
+                row = row[cut:]
+            rows[-1] = row
 
     def _rerender_all(self, width: int) -> None:
         self._width = width
