@@ -3,6 +3,7 @@ the backend that streams replies, and the session store that keeps them."""
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import suppress
 from typing import Any
@@ -424,7 +425,10 @@ class ChatScreen(Screen[None]):
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             path = folder / f"{self.session.id}.md"
-            path.write_text(to_markdown(self.session), encoding="utf-8")
+            # Private to the user, like every file the app writes.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(to_markdown(self.session))
         except OSError as error:
             self.notify(f"Could not export: {error}", severity="error")
             return
