@@ -89,4 +89,5 @@ class Backend:
             send_stream_options=provider.send_stream_options,
             connect_timeout=provider.connect_timeout,
             read_timeout=provider.read_timeout,
+            verify=str(provider.ca_bundle) if provider.ca_bundle else True,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -66,6 +67,11 @@ class ChatClient:
             request_headers.update(headers)
         if api_key:
             request_headers["Authorization"] = f"Bearer {api_key}"
+        if isinstance(verify, str):
+            try:
+                verify = ssl.create_default_context(cafile=verify)  # type: ignore[assignment]
+            except (OSError, ssl.SSLError) as error:
+                raise ClientError(f"Could not load the CA bundle {verify}: {error}") from None
         self._http = httpx.AsyncClient(
             headers=request_headers,
             timeout=httpx.Timeout(

@@ -363,5 +363,6 @@ _PROVIDER_CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "stream_options": ("send_stream_options", _bool),
     "connect_timeout": ("connect_timeout", _seconds),
     "read_timeout": ("read_timeout", _seconds),
+    "ca_bundle": ("ca_bundle", _path),
     "local": ("local", _bool),
 }

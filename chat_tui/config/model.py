@@ -41,6 +41,8 @@ class ProviderConfig:
     #: Seconds with no bytes at all before a reply is given up on. Generous, so that a
     #: reasoning model that thinks for a minute before its first token is not cut off.
     read_timeout: float = 120.0
+    #: A CA bundle (PEM file) to trust for this provider, for corporate TLS proxies.
+    ca_bundle: Path | None = None
     #: A loopback server that needs no key (ollama, lmstudio, llamacpp, vllm).
     local: bool = False
     #: The built-in offline demo: the in-process mock server, started by the caller.

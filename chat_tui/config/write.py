@@ -73,6 +73,7 @@ STARTER = """\
 # stream_options = false       # for servers that reject "stream_options"
 # connect_timeout = 10         # seconds to connect
 # read_timeout = 300           # seconds with no bytes at all before giving up
+# ca_bundle = "~/corp-ca.pem"  # extra CA certificates for a TLS-inspecting proxy
 # local = true                 # a server that needs no key
 """
 

@@ -249,3 +249,21 @@ def test_join_url_keeps_path_prefixes() -> None:
         "https://h/api/openai/v1/chat/completions"
     )
     assert join_url("http://h:1/v1", "/models") == "http://h:1/v1/models"
+
+
+async def test_a_missing_ca_bundle_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from chat_tui.errors import ClientError
+
+    with pytest.raises(ClientError, match="CA bundle"):
+        ChatClient("https://example.invalid/v1", verify=str(tmp_path / "missing.pem"))
+
+
+def test_ca_bundle_is_read_from_the_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from chat_tui.config import load
+
+    path = tmp_path / "config.toml"
+    path.write_text('[providers.corp]\nbase_url = "https://llm.corp/v1"\nca_bundle = "~/ca.pem"\n')
+    config, problems = load(path)
+    assert problems == []
+    assert config.providers["corp"].ca_bundle is not None
+    assert config.providers["corp"].ca_bundle.name == "ca.pem"
