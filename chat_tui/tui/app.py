@@ -33,6 +33,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Set max tokens", "Longest reply of this session", "app.set_parameter('max_tokens')"),
     ("Stop reply", "Stop the streaming reply (Esc)", "screen.stop"),
     ("Regenerate reply", "Ask again for the last reply (Ctrl+R)", "screen.regenerate"),
+    ("Continue reply", "Carry on from a stopped or cut-off reply (F5)", "screen.continue_reply"),
     ("Edit last prompt", "Put the last prompt back in the box (Ctrl+E)", "screen.edit_last"),
     ("New conversation", "Start an empty session (Ctrl+N)", "screen.new_conversation"),
     ("Copy last code block", "Copy the last code block (Ctrl+G)", "screen.copy_code"),

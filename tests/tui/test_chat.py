@@ -76,6 +76,15 @@ async def test_escape_stops_the_reply_and_keeps_the_partial_text() -> None:
             saved = chat_screen(app).session.messages[-1]
             assert saved.role == "assistant" and saved.status == "stopped"
             assert saved.content == reply.text
+            await pilot.press("f5")
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if len(server.requests) == 2:
+                    break
+            sent = [m["content"] for m in server.requests[-1].body["messages"]]
+            assert sent[1] == reply.text and "Continue" in sent[2]
+            await pilot.press("escape")
+            await wait_for_reply(pilot)
 
 
 async def test_second_send_while_streaming_is_refused() -> None:

@@ -33,6 +33,8 @@ AUTOSAVE_INTERVAL = 2.0
 #: Messages mounted when a session opens; older ones are mounted as the user scrolls up.
 WINDOW = 40
 
+CONTINUE_PROMPT = "Continue exactly where your last reply stopped."
+
 WELCOME = Content.assemble(
     Content.styled("chat-tui\n\n", "bold $text-primary"),
     "Type a message below and press Enter. Ctrl+J adds a new line.\n",
@@ -51,6 +53,7 @@ class ChatScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "stop", "Stop", show=True),
         Binding("ctrl+r", "regenerate", "Retry"),
+        Binding("f5", "continue_reply", "Continue", show=False),
         Binding("ctrl+e", "edit_last", "Edit last", priority=True, show=False),
         Binding("ctrl+n", "new_conversation", "New"),
         Binding("ctrl+g", "copy_code", "Copy code"),
@@ -239,10 +242,12 @@ class ChatScreen(Screen[None]):
         if self.session.read_only:
             self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
             return
-        text = event.text
-        self.query_one("#welcome").display = False
-        self.prompt.remember(text)
+        self.prompt.remember(event.text)
         self.prompt.clear()
+        await self._send(event.text)
+
+    async def _send(self, text: str) -> None:
+        self.query_one("#welcome").display = False
         self.session.add(Message("user", text))
         self.session.draft = ""
         self.status.session_name = neutralise(self.session.title)
@@ -364,6 +369,19 @@ class ChatScreen(Screen[None]):
                 await last.remove()
         if messages and messages[-1].role == "user":
             await self._start_reply()
+
+    async def action_continue_reply(self) -> None:
+        """Ask the model to carry on from a reply that was stopped or cut off."""
+        messages = self.session.messages
+        if self.conversation.streaming or self.session.read_only:
+            return
+        if not messages or messages[-1].role != "assistant" or not messages[-1].content:
+            self.notify("There is no partial reply to continue.", severity="warning", timeout=3)
+            return
+        if messages[-1].status not in ("stopped", "cut_off"):
+            self.notify("The last reply is complete; Ctrl+R asks again.", timeout=3)
+            return
+        await self._send(CONTINUE_PROMPT)
 
     async def action_edit_last(self) -> None:
         if self.focused is self.prompt and self.prompt.text:

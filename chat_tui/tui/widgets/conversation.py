@@ -27,12 +27,13 @@ from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMes
 RENDER_INTERVAL = 1 / 30
 
 
-def describe_error(error: ChatTuiError | None) -> str | None:
+def describe_error(error: ChatTuiError | None, *, partial: bool = False) -> str | None:
     """The error as the conversation shows it: the server's words, a hint, the way out."""
     if error is None:
         return None
     hint = error.hint if isinstance(error, ClientError) and error.hint else ""
-    return " ".join(part for part in (str(error), hint, "Press Ctrl+R to retry.") if part)
+    way_out = "F5 continues, Ctrl+R asks again." if partial else "Ctrl+R retries."
+    return " ".join(part for part in (str(error), hint, way_out) if part)
 
 
 class EventStream(Protocol):
@@ -219,7 +220,9 @@ class Conversation(VerticalScroll, can_focus=False):
                     outcome.error = error
                     break
         await self._render_pending(message, content, reasoning, outcome)
-        await message.finish(outcome.status, describe_error(outcome.error))
+        await message.finish(
+            outcome.status, describe_error(outcome.error, partial=outcome.status == "cut_off")
+        )
         self.post_message(self.ReplyFinished(message, outcome))
 
     async def _count_down(self, attempt: int, delay: float, reason: str) -> None:

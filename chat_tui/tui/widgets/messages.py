@@ -11,7 +11,7 @@ from chat_tui.safe_text import neutralise
 from chat_tui.tui.widgets.reply_view import ReplyView
 
 STATUS_NOTES = {
-    "stopped": "Stopped.",
+    "stopped": "Stopped (F5 continues).",
     "cut_off": "Cut off.",
     "error": "Error.",
 }
