@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat_tui.mock_server import tokenize
 from chat_tui.tui.widgets.messages import AssistantMessage
 from tests.tui.helpers import chat_screen, make_app
 from tests.tui.threaded_server import threaded_mock_server
@@ -26,6 +27,8 @@ def pin_figures(app: Any) -> None:
     status = chat_screen(app).status
     status.time_to_first_token = 0.05
     status.tokens_per_second = 250.0
+    if status.reply_tokens is not None:
+        status.reply_tokens = 42
     chat_screen(app).prompt.cursor_blink = False
 
 
@@ -63,12 +66,14 @@ def test_streaming_mid_reply(snap_compare: Any) -> None:
 
         async def run_before(pilot: Any) -> None:
             await type_and_send(pilot, "Show me a greeting function")
-            for _ in range(200):
+            # The server stalls after 14 tokens: wait until exactly those are on screen.
+            expected = "".join(tokenize(REPLY)[:14])
+            for _ in range(400):
                 await pilot.pause(0.02)
                 replies = pilot.app.query(AssistantMessage)
-                if replies and "greet" in replies.last().text:
+                if replies and replies.last().text == expected:
                     break
-            await pilot.pause(0.2)
+            await pilot.pause(0.3)
             pin_figures(pilot.app)
             await pilot.pause()
 

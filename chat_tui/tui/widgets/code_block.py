@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
@@ -65,12 +65,8 @@ class CodeBlock(Widget):
             done = len(self._highlighted)
             fresh = "\n".join(self._lines[done:complete])
             self._highlighted.extend(self._highlight(fresh)[: complete - done])
-        if self.line_count != height:
-            self.refresh(layout=True)
-        else:
-            # Only the last line grew: repaint that line alone.
-            top = self.styles.padding.top + self.line_count - 1
-            self.refresh(Region(0, top, self.size.width, 1))
+        # Only a new line changes the layout; a longer last line is just a repaint.
+        self.refresh(layout=self.line_count != height)
 
     def close(self) -> None:
         """The closing fence arrived (or the reply ended): highlight the block as a whole."""

@@ -67,7 +67,7 @@ class ProseView(Widget):
             # A new block can only begin on a new line: without one, nothing can freeze.
             self._freeze_complete_blocks()
         self._render_tail(text)
-        if self._height() != height:
+        if self._height() != height or not self.size.width:
             self.refresh(layout=True)
         else:
             # Most appends only lengthen the open block: repaint just its lines, no layout.
