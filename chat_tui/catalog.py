@@ -80,7 +80,8 @@ async def _provider_models(
     if provider.demo:
         return configured, ProviderStatus(provider.name, True)
     try:
-        api_key = resolve_api_key(provider)
+        # A key command (a password manager) may take a while: keep the event loop free.
+        api_key = await asyncio.to_thread(resolve_api_key, provider)
     except ChatTuiError as error:
         return configured, ProviderStatus(provider.name, False, str(error))
     if api_key is None and not provider.local:

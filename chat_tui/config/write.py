@@ -14,7 +14,6 @@ edited by hand. The app keeps its choices for the session and can show that erro
 from __future__ import annotations
 
 import os
-import tempfile
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,8 +21,9 @@ from typing import Any
 
 import tomli_w
 
-from chat_tui import paths
+from chat_tui import files, paths
 from chat_tui.errors import ConfigError
+from chat_tui.files import make_private_dirs
 
 #: Settings the app writes itself; every other setting belongs to the user's file.
 STATE_KEYS = ("default_model", "theme", "favourites", "recent")
@@ -179,44 +179,9 @@ def atomic_write(file: Path, data: bytes) -> None:
     """
     try:
         make_private_dirs(file.parent)
-        # mkstemp creates the file 0600, in the same folder so os.replace is a rename.
-        handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, file)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        _fsync_folder(file.parent)
+        files.atomic_write(file, data)
     except OSError as error:
         raise ConfigError(f"Could not write {file}: {error.strerror or error}") from error
-
-
-def make_private_dirs(folder: Path) -> None:
-    """Create ``folder`` and any missing parents, each readable by the owner only (0700)."""
-    missing: list[Path] = []
-    while not folder.exists():
-        missing.append(folder)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    for each in reversed(missing):
-        # Path.mkdir(parents=True) would give the parents the umask's mode, not 0700.
-        each.mkdir(mode=0o700, exist_ok=True)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; Windows cannot open a folder this way)."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def init_config(path: Path | None = None) -> Path:

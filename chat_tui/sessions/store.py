@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from chat_tui.errors import SessionFileError
+from chat_tui.files import atomic_write, fsync_folder
 from chat_tui.sessions.codec import END_MARKER, dumps, header_of, loads
 from chat_tui.sessions.model import SCHEMA_VERSION, Session, new_session_id, now
 
@@ -243,7 +244,7 @@ class SessionStore:
             if target.exists():
                 target = self.trash / f"{source.stem}.{secrets.token_hex(3)}{SUFFIX}"
             os.rename(source, target)
-            _fsync_dir(self.root)
+            fsync_folder(self.root)
         return target
 
     # Reading
@@ -466,32 +467,3 @@ def _make_private_dir(folder: Path) -> None:
         return
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(folder, 0o700)  # mkdir's mode is reduced by the umask
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash at any moment leaves either the old
-    file or the new one: write a private temporary file in the same folder, fsync it, rename
-    it over the target, fsync the folder."""
-    temporary = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (not possible, nor needed, on Windows)."""
-    if os.name == "nt":
-        return
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)

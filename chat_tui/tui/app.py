@@ -3,6 +3,7 @@ offers the app-wide actions (sessions, models, themes)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -149,7 +150,7 @@ class ChatApp(App[None]):
     async def switch_model(self, ref: str) -> None:
         """Point the next replies at ``provider/model``."""
         try:
-            target = target_for(self.config, ref)
+            target = await asyncio.to_thread(target_for, self.config, ref)
             await self.backend.switch(target)
         except ChatTuiError as error:
             self.notify(neutralise(str(error)), title="Model", severity="error", timeout=8)
