@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.fuzzy import Matcher
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from chat_tui.catalog import Catalog, ModelEntry
 from chat_tui.safe_text import neutralise
+from chat_tui.tui.screens.filter_list import FilterListScreen
 
 
-class ModelPicker(ModalScreen[str | None]):
+class ModelPicker(FilterListScreen[str | None]):
     """Dismissed with the chosen ``provider/model``, or None when cancelled."""
-
-    BINDINGS = [
-        Binding("escape", "dismiss(None)", "Cancel"),
-        Binding("down", "cursor(1)", show=False, priority=True),
-        Binding("up", "cursor(-1)", show=False, priority=True),
-    ]
 
     DEFAULT_CSS = """
     ModelPicker { align: center middle; }
@@ -82,17 +75,10 @@ class ModelPicker(ModalScreen[str | None]):
         )
         self._show([entry for _, entry in ranked])
 
-    def action_cursor(self, step: int) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            current = options.highlighted or 0
-            options.highlighted = max(0, min(options.option_count - 1, current + step))
-
     @on(Input.Submitted)
     def choose_highlighted(self) -> None:
-        options = self.query_one(OptionList)
-        if options.highlighted is not None:
-            self.dismiss(options.get_option_at_index(options.highlighted).id)
+        if (ref := self.highlighted_id()) is not None:
+            self.dismiss(ref)
 
     @on(OptionList.OptionSelected)
     def choose(self, event: OptionList.OptionSelected) -> None:

@@ -14,17 +14,15 @@ from textual.widgets.option_list import Option
 
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import SessionStore, SessionSummary, UnreadableSession
+from chat_tui.tui.screens.filter_list import FilterListScreen
 
 BrowserResult = tuple[str, str] | None  # (action, session id or path)
 
 
-class SessionBrowser(ModalScreen[BrowserResult]):
+class SessionBrowser(FilterListScreen[BrowserResult]):
     """Newest first; type to filter over titles and message text; Enter opens."""
 
     BINDINGS = [
-        Binding("escape", "dismiss(None)", "Close"),
-        Binding("down", "cursor(1)", show=False, priority=True),
-        Binding("up", "cursor(-1)", show=False, priority=True),
         Binding("ctrl+d,delete", "delete", "Delete", priority=True),
         Binding("f2", "rename", "Rename", priority=True),
     ]
@@ -101,17 +99,8 @@ class SessionBrowser(ModalScreen[BrowserResult]):
                 found.append(entry)
         self._show(list(found))
 
-    def action_cursor(self, step: int) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            current = options.highlighted or 0
-            options.highlighted = max(0, min(options.option_count - 1, current + step))
-
     def _highlighted_id(self) -> str | None:
-        options = self.query_one(OptionList)
-        if options.highlighted is None:
-            return None
-        option_id = options.get_option_at_index(options.highlighted).id or ""
+        option_id = self.highlighted_id() or ""
         return option_id[3:] if option_id.startswith("id:") else None
 
     @on(Input.Submitted)
