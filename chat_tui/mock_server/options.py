@@ -43,6 +43,9 @@ def parse_model(name: str) -> RequestOptions:
     """Split ``model+option+option`` into the model and its options."""
     model, *parts = name.split("+")
     options = RequestOptions(model=model)
+    if model == "mock-reasoner":
+        # The demo's reasoning model thinks out loud, as DeepSeek's does.
+        options.reasoning_field = "reasoning_content"
     for part in parts:
         key, _, value = part.partition("-")
         number = _number(value)
