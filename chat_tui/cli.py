@@ -198,6 +198,9 @@ def run_sessions(args: argparse.Namespace) -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from chat_tui.tui.launch import launch
+    from chat_tui.tui.early_keys import keys_held_from_start
 
-    return launch(args)
+    with keys_held_from_start():
+        from chat_tui.tui.launch import launch
+
+        return launch(args)

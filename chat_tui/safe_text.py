@@ -29,3 +29,30 @@ def neutralise(text: str) -> str:
     if _UNSAFE.search(text) is None:
         return text
     return text.translate(_TRANSLATION)
+
+
+#: Terminal escape sequences as pasted from coloured output: CSI (colours, cursor moves),
+#: OSC (titles, hyperlinks; ended by BEL or ST) and the short two-byte forms.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+)
+_PASTE_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The user's own text keeps its bidi controls: only control characters are made visible.
+_PASTE_TRANSLATION = str.maketrans({code: _TABLE[code] for code in _TABLE if code < 0xA0})
+
+
+def clean_pasted_text(text: str) -> tuple[str, int]:
+    """Pasted text as the prompt should hold it, and how many escape sequences were removed.
+
+    Escape sequences (colour codes from a terminal's output) are removed, line endings
+    become newlines, and any other control character is kept as a visible symbol, so the
+    user sees exactly what will be sent.
+    """
+    cleaned, removed = _ESCAPE_SEQUENCE.subn("", text)
+    cleaned = cleaned.replace("\r\n", "\n").replace("\r", "\n")
+    if _PASTE_CONTROLS.search(cleaned):
+        cleaned = cleaned.translate(_PASTE_TRANSLATION)
+    return cleaned, removed

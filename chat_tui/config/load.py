@@ -22,6 +22,7 @@ from chat_tui.config.model import AppSettings, Config, Problem, ProviderConfig
 from chat_tui.config.presets import PRESETS
 from chat_tui.config.toml_text import KeyLines, TooBroken, parse_tolerant
 from chat_tui.config.write import STATE_KEYS, CorruptStateError, read_state_file, state_path
+from chat_tui.parameters import RULES, ParameterError, check_parameter
 
 #: Bigger than any hand-written config: anything this size is junk, not settings.
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -282,16 +283,19 @@ def _seconds(value: Any) -> float:
 
 
 def _temperature(value: Any) -> float:
-    temperature = _number(value)
-    if not 0 <= temperature <= 2:
-        raise _expected("a number from 0 to 2", value)
-    return temperature
+    try:
+        return float(check_parameter("temperature", value))
+    except ParameterError:
+        raise _expected(RULES["temperature"], value) from None
 
 
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise _expected("a whole number above 0", value)
-    return value
+def _max_tokens(value: Any) -> int:
+    try:
+        return int(check_parameter("max_tokens", value))
+    except ParameterError:
+        raise _expected(RULES["max_tokens"], value) from None
+
+
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -348,7 +352,7 @@ _APP_CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "sessions_dir": ("sessions_dir", _path),
     "system_prompt": ("system_prompt", _string),
     "temperature": ("temperature", _temperature),
-    "max_tokens": ("max_tokens", _positive_int),
+    "max_tokens": ("max_tokens", _max_tokens),
 }
 
 #: [providers.NAME] keys: field name and check.

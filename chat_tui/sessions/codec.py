@@ -38,6 +38,8 @@ from typing import Any
 import tomli_w
 
 from chat_tui.errors import SessionFileError
+from chat_tui.parameters import RULES as PARAMETER_RULES
+from chat_tui.parameters import ParameterError, check_parameter
 from chat_tui.sessions.model import ROLES, SCHEMA_VERSION, STATUSES, Message, Session, Usage
 
 END_MARKER = "# end of chat-tui session"
@@ -274,6 +276,7 @@ def from_data(
     if not isinstance(raw_messages, list):
         raise SessionFileError(f"messages should be an array of tables, not {_kind(raw_messages)}")
     messages = [_read_message(entry, index) for index, entry in enumerate(raw_messages, 1)]
+    parameters, ignored = _read_parameters(data.get("parameters", {}))
     created = _get(data, "created", datetime, _EPOCH)
     session = Session(
         id=session_id,
@@ -283,13 +286,17 @@ def from_data(
         provider=_get(data, "provider", str, None),
         model=_get(data, "model", str, None),
         system_prompt=_get(data, "system_prompt", str, ""),
-        parameters=_read_parameters(data.get("parameters", {})),
+        parameters=parameters,
         messages=messages,
         draft=_get(data, "draft", str, ""),
         revision=_get(data, "revision", int, 0),
     )
     if not ended and version == SCHEMA_VERSION:
         _check_whole(data.get("message_count"), len(messages))
+    if ignored:
+        session.notice = (
+            "Settings in this session's file were ignored: " + "; ".join(ignored) + "."
+        )
     if version > SCHEMA_VERSION:
         session.read_only = True
         session.notice = (
@@ -313,10 +320,15 @@ def _check_whole(declared: object, found: int) -> None:
         )
 
 
-def _read_parameters(value: object) -> dict[str, float | int | str | bool]:
+def _read_parameters(
+    value: object,
+) -> tuple[dict[str, float | int | str | bool], list[str]]:
+    """The parameters to send, and in words the ones left out because they break the rules
+    (``temperature = nan`` would make every request of the session fail)."""
     if not isinstance(value, dict):
         raise SessionFileError(f"parameters should be a table, not {_kind(value)}")
     parameters: dict[str, float | int | str | bool] = {}
+    ignored: list[str] = []
     for key, item in value.items():
         if is_secret_parameter(key):
             continue  # never carried back into a request from a hand-edited file
@@ -324,8 +336,14 @@ def _read_parameters(value: object) -> dict[str, float | int | str | bool]:
             raise SessionFileError(
                 f"parameters.{key} should be a number, text or true/false, not {_kind(item)}"
             )
+        if key in PARAMETER_RULES:
+            try:
+                item = check_parameter(key, item)
+            except ParameterError as error:
+                ignored.append(str(error))
+                continue
         parameters[key] = item
-    return parameters
+    return parameters, ignored
 
 
 def _read_message(entry: object, index: int) -> Message:

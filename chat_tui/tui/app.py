@@ -4,10 +4,11 @@ offers the app-wide actions (sessions, models, themes)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from textual import work
+from textual import events, on, work
 from textual.app import App, InvalidThemeError, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -16,9 +17,12 @@ from textual.worker import Worker, WorkerState
 from chat_tui.backend import Backend
 from chat_tui.config import Config, save_state, target_for
 from chat_tui.errors import ChatTuiError
+from chat_tui.parameters import ParameterError, parse_parameter
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import Session, SessionStore
+from chat_tui.tui.input_parser import install_input_parser
 from chat_tui.tui.screens.chat import ChatScreen
+from chat_tui.tui.worker_errors import WorkerFailed
 
 #: (title, help, action) of the actions the command palette offers besides Textual's own.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -36,6 +40,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Regenerate reply", "Ask again for the last reply (Ctrl+R)", "screen.regenerate"),
     ("Continue reply", "Carry on from a stopped or cut-off reply (F5)", "screen.continue_reply"),
     ("Edit last prompt", "Put the last prompt back in the box (Ctrl+E)", "screen.edit_last"),
+    ("Undo edit", "Swap the exchange an edit replaced back in", "screen.undo_edit"),
     ("New conversation", "Start an empty session (Ctrl+N)", "screen.new_conversation"),
     ("Copy last code block", "Copy the last code block (Ctrl+G)", "screen.copy_code"),
     ("Copy reply", "Copy the focused or last reply (Ctrl+O)", "screen.copy_reply"),
@@ -53,12 +58,17 @@ class ChatApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "chat-tui"
+    # None of these is a priority binding: a priority binding acts the moment its key
+    # reaches the app, ahead of the characters typed before it that are still on their way
+    # to the prompt box. These keys are not the prompt box's own, so they reach the app in
+    # order. Ctrl+Q stays a priority binding so it also quits from a dialog; its action
+    # lets the focused widget take what was typed before it first.
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("ctrl+l", "pick_model", "Model", priority=True),
-        Binding("ctrl+t", "cycle_model(1)", "Next fav", show=False, priority=True),
-        Binding("alt+t", "cycle_model(-1)", "Prev fav", show=False, priority=True),
-        Binding("ctrl+s", "sessions", "Sessions", priority=True),
+        Binding("ctrl+l", "pick_model", "Model"),
+        Binding("ctrl+t", "cycle_model(1)", "Next fav", show=False),
+        Binding("alt+t", "cycle_model(-1)", "Prev fav", show=False),
+        Binding("ctrl+s", "sessions", "Sessions"),
         Binding("f2", "rename_session", "Rename", show=False),
         Binding("f1", "show_help", "Keys"),
     ]
@@ -74,7 +84,10 @@ class ChatApp(App[None]):
         parameters: dict[str, Any] | None = None,
         startup_problems: Sequence[object] = (),
     ) -> None:
+        install_input_parser()
         super().__init__()
+        #: Keys and pastes that arrived before the prompt box could take them.
+        self._early_input: list[events.Event] | None = []
         self.backend = backend
         self.config = config or Config()
         self.store = store
@@ -101,6 +114,35 @@ class ChatApp(App[None]):
             self.backend, store=self.store, session=self._session, parameters=self._parameters
         )
 
+    async def on_event(self, event: events.Event) -> None:
+        if (
+            self._early_input is not None
+            and isinstance(event, events.Key | events.Paste)
+            and not event.is_forwarded
+        ):
+            # The first frame is drawn before the conversation is ready; keep what is typed
+            # meanwhile and hand it over in order once the prompt box has focus.
+            self._early_input.append(event)
+            return
+        await super().on_event(event)
+
+    @on(ChatScreen.Ready)
+    async def replay_early_input(self) -> None:
+        early, self._early_input = self._early_input or [], None
+        for event in early:
+            await super().on_event(event)
+
+    async def action_quit(self) -> None:
+        focused = self.focused
+        if focused is not None:
+            # Let the focused widget take the keys typed before Ctrl+Q, so the draft that is
+            # saved on the way out is the one on screen.
+            taken = asyncio.Event()
+            focused.call_later(taken.set)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(taken.wait(), 1.0)
+        await super().action_quit()
+
     def on_mount(self) -> None:
         # Connect after the first frame: the window is usable before httpx is even imported.
         self.call_after_refresh(self.run_worker, self.backend.start(), group="backend")
@@ -123,15 +165,22 @@ class ChatApp(App[None]):
             self.action_show_help_panel()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # The safety net: a worker that fails unexpectedly is reported, never fatal.
+        # The safety net for the app's own workers; WorkerFailed brings the others here.
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            error = event.worker.error
-            self.notify(
-                neutralise(f"Something went wrong: {type(error).__name__}: {error}"),
-                title="Internal error",
-                severity="error",
-                timeout=8,
-            )
+            self.report_internal_error(event.worker.error)
+
+    @on(WorkerFailed)
+    def worker_failed(self, event: WorkerFailed) -> None:
+        self.report_internal_error(event.error)
+
+    def report_internal_error(self, error: BaseException) -> None:
+        """Show an unexpected failure in words; the app stays usable."""
+        self.notify(
+            neutralise(f"Something went wrong: {type(error).__name__}: {error}"),
+            title="Internal error",
+            severity="error",
+            timeout=8,
+        )
 
     # Settings the app remembers
 
@@ -280,9 +329,9 @@ class ChatApp(App[None]):
             chat.session.parameters.pop(name, None)
         else:
             try:
-                number = int(value) if name == "max_tokens" else float(value)
-            except ValueError:
-                self.notify(f"{name} must be a number.", severity="error")
+                number = parse_parameter(name, value)
+            except ParameterError as error:
+                self.notify(neutralise(f"Not changed: {error}."), severity="error", timeout=6)
                 return
             chat.session.parameters[name] = number
         chat.save()

@@ -153,11 +153,11 @@ def one(problems: list[Problem]) -> Problem:
         ("recent = {}", "app.recent", "expected a list of strings"),
         ("sessions_dir = 1", "app.sessions_dir", "expected a non-empty string"),
         ("system_prompt = []", "app.system_prompt", "expected a string"),
-        ('temperature = "hot"', "app.temperature", "expected a number, got 'hot'"),
+        ('temperature = "hot"', "app.temperature", "expected a number from 0 to 2, got 'hot'"),
         ("temperature = 7", "app.temperature", "expected a number from 0 to 2"),
         ("temperature = true", "app.temperature", "expected a number"),
-        ("max_tokens = 1.5", "app.max_tokens", "expected a whole number above 0"),
-        ("max_tokens = -3", "app.max_tokens", "expected a whole number above 0"),
+        ("max_tokens = 1.5", "app.max_tokens", "expected a whole number of at least 1"),
+        ("max_tokens = -3", "app.max_tokens", "expected a whole number of at least 1"),
     ],
 )
 def test_bad_app_types(config_path: Path, table: str, line: str, expected: str) -> None:

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.css.query import NoMatches
+from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
@@ -26,12 +27,15 @@ from chat_tui.tui.widgets.conversation import Conversation, ReplyOutcome
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.status_bar import StatusBar
+from chat_tui.tui.worker_errors import ReportsWorkerErrors
 
 DEMO_HINT = "offline demo: set OPENAI_API_KEY or run 'chat-tui config init'"
 #: Seconds between saves while a reply streams: a crash loses at most this much of it.
 AUTOSAVE_INTERVAL = 2.0
 #: Messages mounted when a session opens; older ones are mounted as the user scrolls up.
 WINDOW = 40
+
+EDITING_HINT = "Editing the last prompt: Enter replaces the last exchange, Esc cancels"
 
 CONTINUE_PROMPT = "Continue exactly where your last reply stopped."
 
@@ -47,14 +51,19 @@ def estimate_tokens(text: str) -> int:
     return max(1, len(text) // 4) if text else 0
 
 
-class ChatScreen(Screen[None]):
+class ChatScreen(ReportsWorkerErrors, Screen[None]):
     """One conversation (a saved session) with the current model."""
+
+    class Ready(TextualMessage):
+        """The conversation is shown and the prompt box has focus: keys can go to it."""
 
     BINDINGS = [
         Binding("escape", "stop", "Stop", show=True),
         Binding("ctrl+r", "regenerate", "Retry"),
         Binding("f5", "continue_reply", "Continue", show=False),
-        Binding("ctrl+e", "edit_last", "Edit last", priority=True, show=False),
+        # Not a priority binding: in the prompt box Ctrl+E is the box's own (end of line, or
+        # edit the last prompt when the box is empty), handled in the order keys arrive.
+        Binding("ctrl+e", "edit_last", "Edit last", show=False),
         Binding("ctrl+n", "new_conversation", "New"),
         Binding("ctrl+g", "copy_code", "Copy code"),
         Binding("ctrl+o", "copy_reply", "Copy reply", show=False),
@@ -83,6 +92,10 @@ class ChatScreen(Screen[None]):
         self._streaming_message: Message | None = None
         self._live_outcome: ReplyOutcome | None = None
         self._last_save = 0.0
+        #: While the last prompt is being edited: the draft it pushed aside.
+        self._edit_draft: str | None = None
+        #: The exchange the last edit replaced, for "Undo edit": (index, messages).
+        self._replaced: tuple[int, list[Message]] | None = None
 
     def _new_session(self) -> Session:
         target = self.backend.target
@@ -108,11 +121,16 @@ class ChatScreen(Screen[None]):
         return self.query_one(StatusBar)
 
     async def on_mount(self) -> None:
-        self.show_target()
-        self.watch(self.conversation, "scroll_y", self._maybe_mount_older, init=False)
-        self.set_interval(AUTOSAVE_INTERVAL, self._autosave)
-        await self._show_session()
-        self.prompt.focus()
+        try:
+            self.show_target()
+            self.watch(self.conversation, "scroll_y", self._maybe_mount_older, init=False)
+            self.set_interval(AUTOSAVE_INTERVAL, self._autosave)
+            await self._show_session()
+            self.prompt.focus()
+        finally:
+            # Even if showing the session failed, the keys waiting for the box must not be
+            # held forever.
+            self.call_after_refresh(self.post_message, self.Ready())
 
     def on_unmount(self) -> None:
         self.save()
@@ -217,6 +235,8 @@ class ChatScreen(Screen[None]):
         self.save()
         await self.conversation.clear()
         await self.conversation.mount(Static(WELCOME, id="welcome"))
+        self._edit_draft = None
+        self._replaced = None
         self.session = session
         self._reset_figures()
         await self._show_session()
@@ -233,18 +253,44 @@ class ChatScreen(Screen[None]):
     async def send_prompt(self, event: PromptInput.Submitted) -> None:
         event.stop()
         if self.conversation.streaming:
-            self.notify(
-                "A reply is still streaming: press Esc to stop it first.",
-                severity="warning",
-                timeout=3,
-            )
+            self._refuse(event.text)
+            self.tell_still_streaming()
             return
         if self.session.read_only:
+            self._refuse(event.text)
             self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
             return
-        self.prompt.remember(event.text)
-        self.prompt.clear()
-        await self._send(event.text)
+        try:
+            if self._edit_draft is not None:
+                await self._replace_last_exchange()
+            await self._send(event.text)
+        except BaseException:
+            self.prompt.awaiting_reply = self.conversation.streaming
+            raise
+
+    def _refuse(self, text: str) -> None:
+        self.prompt.awaiting_reply = self.conversation.streaming
+        self.prompt.give_back(text)
+
+    @on(PromptInput.Refused)
+    def tell_still_streaming(self) -> None:
+        self.notify(
+            "A reply is still streaming: press Esc to stop it first. Your text stays in the box.",
+            severity="warning",
+            timeout=3,
+        )
+
+    @on(PromptInput.PasteCleaned)
+    def tell_paste_cleaned(self, event: PromptInput.PasteCleaned) -> None:
+        codes = "code" if event.removed == 1 else "codes"
+        self.notify(
+            f"Left out {event.removed} terminal colour/control {codes} from the pasted text.",
+            timeout=4,
+        )
+
+    @on(PromptInput.EditLastRequested)
+    async def edit_last_requested(self) -> None:
+        await self.action_edit_last()
 
     async def _send(self, text: str) -> None:
         self.query_one("#welcome").display = False
@@ -255,6 +301,7 @@ class ChatScreen(Screen[None]):
         await self._start_reply()
 
     async def _start_reply(self) -> None:
+        self.prompt.awaiting_reply = True
         await self.backend.start()
         messages = self.session.history()
         target = self.backend.target
@@ -304,6 +351,7 @@ class ChatScreen(Screen[None]):
         status = self.status
         message = self._streaming_message
         self._streaming_message = self._live_outcome = None
+        self.prompt.awaiting_reply = False
         if outcome.usage is not None:
             usage = Usage(
                 outcome.usage.prompt_tokens,
@@ -355,7 +403,11 @@ class ChatScreen(Screen[None]):
     # Actions
 
     def action_stop(self) -> None:
-        if not self.conversation.cancel_reply() and self.focused is not self.prompt:
+        if self.conversation.cancel_reply():
+            return
+        if self._edit_draft is not None:
+            self._cancel_edit()
+        elif self.focused is not self.prompt:
             self.prompt.focus()
 
     async def action_regenerate(self) -> None:
@@ -384,25 +436,74 @@ class ChatScreen(Screen[None]):
         await self._send(CONTINUE_PROMPT)
 
     async def action_edit_last(self) -> None:
-        if self.focused is self.prompt and self.prompt.text:
-            # Ctrl+E keeps its editing meaning (end of line) while there is text to edit.
-            self.prompt.action_cursor_line_end()
+        """Put the last prompt in the box to edit. Nothing is removed until the edited
+        prompt is sent; Esc gives the box back its draft; "Undo edit" swaps the replaced
+        exchange back in."""
+        if self._edit_draft is not None or self.session.read_only:
             return
         await self._stop_and_wait()
-        user = self.conversation.last_of(UserMessage)
-        if user is None:
+        index = self._last_user_index()
+        if index is None:
+            self.notify("There is no prompt to edit yet.", timeout=3)
             return
-        children = list(self.conversation.children)
-        for child in children[children.index(user) :]:
-            await child.remove()
-        messages = self.session.messages
-        while messages and messages[-1].role != "user":
-            messages.pop()
-        if messages:
-            messages.pop()
-        self.prompt.set_text(user.text)
+        self._edit_draft = self.prompt.text
+        for view in self._views_from(index):
+            view.add_class("-replacing")
+        self.prompt.set_text(self.session.messages[index].content)
         self.prompt.focus()
+        self.status.state = "editing"
+        kept = " Your unsent text is kept: Esc brings it back." if self._edit_draft else ""
+        self.notify(EDITING_HINT + "." + kept, timeout=5)
+
+    def _last_user_index(self) -> int | None:
+        messages = self.session.messages
+        for index in range(len(messages) - 1, -1, -1):
+            if messages[index].role == "user":
+                return index
+        return None
+
+    def _views_from(self, index: int) -> list[MessageView]:
+        """The widgets showing ``session.messages[index:]`` (they are the last ones)."""
+        count = len(self.session.messages) - index
+        views = self.conversation.messages
+        return views[len(views) - count :] if count else []
+
+    def _cancel_edit(self) -> None:
+        draft, self._edit_draft = self._edit_draft or "", None
+        for view in self.conversation.query(".-replacing"):
+            view.remove_class("-replacing")
+        self.prompt.set_text(draft)
+        self.status.state = "idle"
+        self.notify("Edit cancelled.", timeout=2)
+
+    async def _replace_last_exchange(self) -> None:
+        draft, self._edit_draft = self._edit_draft or "", None
+        index = self._last_user_index()
+        if index is not None:
+            for view in self._views_from(index):
+                await view.remove()
+            self._replaced = (index, self.session.messages[index:])
+            del self.session.messages[index:]
+            self.notify("Replaced the last exchange; 'Undo edit' (Ctrl+P) brings it back.")
+        if draft:
+            self.prompt.give_back(draft)
+
+    async def action_undo_edit(self) -> None:
+        """Swap the exchange the last edit replaced back in (and the new one out)."""
+        if self._replaced is None or self.session.read_only:
+            self.notify("There is no edit to undo.", timeout=3)
+            return
+        await self._stop_and_wait()
+        index, replaced = self._replaced
+        for view in self._views_from(index):
+            await view.remove()
+        self._replaced = (index, self.session.messages[index:])
+        del self.session.messages[index:]
+        self.session.messages.extend(replaced)
+        await self.conversation.mount_all([self._widget_for(m) for m in replaced])
+        self.conversation.scroll_end(animate=False)
         self.save()
+        self.notify("Swapped the earlier exchange back in; 'Undo edit' again swaps back.")
 
     async def action_new_conversation(self) -> None:
         await self.open_session(self._new_session())

@@ -12,12 +12,16 @@ ResultType = TypeVar("ResultType")
 
 
 class FilterListScreen(ModalScreen[ResultType]):
-    """Up and Down move through the list while focus stays in the filter box; Esc cancels."""
+    """Up and Down move through the list while focus stays in the filter box; Esc cancels.
+
+    Up and Down are not priority bindings: the filter box does not use them, so they reach
+    the screen after the characters typed before them have filtered the list.
+    """
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel"),
-        Binding("down", "cursor(1)", show=False, priority=True),
-        Binding("up", "cursor(-1)", show=False, priority=True),
+        Binding("down", "cursor(1)", show=False),
+        Binding("up", "cursor(-1)", show=False),
     ]
 
     def action_cursor(self, step: int) -> None:

@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 from chat_tui.catalog import Catalog, ModelEntry
 from chat_tui.safe_text import neutralise
 from chat_tui.tui.screens.filter_list import FilterListScreen
+from chat_tui.tui.widgets.ordered_keys import OrderedInput
 
 
 class ModelPicker(FilterListScreen[str | None]):
@@ -36,7 +37,7 @@ class ModelPicker(FilterListScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Content.styled("Switch model", "bold"))
-            yield Input(placeholder="Type to filter models…", id="filter")
+            yield OrderedInput(placeholder="Type to filter models…", id="filter")
             yield OptionList(id="models")
             problems = [s for s in self.catalog.providers if not s.available]
             if problems:

@@ -15,16 +15,26 @@ from textual.widgets.option_list import Option
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import SessionStore, SessionSummary, UnreadableSession
 from chat_tui.tui.screens.filter_list import FilterListScreen
+from chat_tui.tui.widgets.ordered_keys import OrderedInput
 
 BrowserResult = tuple[str, str] | None  # (action, session id or path)
+
+
+class SessionFilter(OrderedInput):
+    """The browser's filter box. Ctrl+D deletes the highlighted session rather than the
+    character under the cursor: bound here, on the focused widget, it acts in the order keys
+    arrive, where a priority binding on the screen would act before the letters typed ahead
+    of it had filtered the list."""
+
+    BINDINGS = [Binding("ctrl+d", "screen.delete", "Delete session", show=False)]
 
 
 class SessionBrowser(FilterListScreen[BrowserResult]):
     """Newest first; type to filter over titles and message text; Enter opens."""
 
     BINDINGS = [
-        Binding("ctrl+d,delete", "delete", "Delete", priority=True),
-        Binding("f2", "rename", "Rename", priority=True),
+        Binding("ctrl+d", "delete", "Delete"),
+        Binding("f2", "rename", "Rename"),
     ]
 
     DEFAULT_CSS = """
@@ -46,7 +56,7 @@ class SessionBrowser(FilterListScreen[BrowserResult]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Content.styled("Sessions", "bold"))
-            yield Input(placeholder="Type to search titles and messages…", id="filter")
+            yield SessionFilter(placeholder="Type to search titles and messages…", id="filter")
             yield OptionList(id="sessions")
             yield Label(
                 "Enter open · Ctrl+D delete (to trash) · F2 rename · Esc close", classes="hint"
@@ -181,7 +191,7 @@ class AskText(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.question)
-            yield Input(value=self.value, id="answer")
+            yield OrderedInput(value=self.value, id="answer")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

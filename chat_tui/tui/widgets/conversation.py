@@ -20,6 +20,7 @@ from chat_tui.client.metrics import ReplyMetrics
 from chat_tui.client.retry import BASE_DELAY, retry_delay, should_retry
 from chat_tui.errors import ChatTuiError, ClientError, HTTPStatusError
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
+from chat_tui.tui.worker_errors import ReportsWorkerErrors, WorkerFailed
 
 #: Seconds between two renders of a streaming reply: about 30 frames a second. Everything
 #: that arrives in between is joined into one append, so the cost of rendering does not grow
@@ -60,7 +61,7 @@ class ReplyOutcome:
     metrics: ReplyMetrics = field(default_factory=ReplyMetrics)
 
 
-class Conversation(VerticalScroll, can_focus=False):
+class Conversation(ReportsWorkerErrors, VerticalScroll, can_focus=False):
     """Messages, newest at the bottom, following new text unless the user scrolls up."""
 
     #: First step of the retry backoff, in seconds (tests make it small).
@@ -202,7 +203,12 @@ class Conversation(VerticalScroll, can_focus=False):
             except asyncio.CancelledError:
                 outcome.status = "stopped"
                 break
-            except ChatTuiError as error:
+            except Exception as error:
+                if not isinstance(error, ChatTuiError):
+                    # A bug, not a server's answer: end the reply in words (the app's error
+                    # handler hears of it too) rather than leave it "connecting" forever.
+                    self.post_message(WorkerFailed(error))
+                    error = ChatTuiError(f"Internal error: {type(error).__name__}: {error}")
                 received = bool(outcome.content or content or outcome.reasoning or reasoning)
                 if not should_retry(error, attempt, received_any=received):
                     outcome.error = error
@@ -219,11 +225,14 @@ class Conversation(VerticalScroll, can_focus=False):
                     outcome.status = "stopped"
                     outcome.error = error
                     break
-        await self._render_pending(message, content, reasoning, outcome)
-        await message.finish(
-            outcome.status, describe_error(outcome.error, partial=outcome.status == "cut_off")
-        )
-        self.post_message(self.ReplyFinished(message, outcome))
+        try:
+            await self._render_pending(message, content, reasoning, outcome)
+            await message.finish(
+                outcome.status, describe_error(outcome.error, partial=outcome.status == "cut_off")
+            )
+        finally:
+            # Whatever happened above, the screen must hear that the reply is over.
+            self.post_message(self.ReplyFinished(message, outcome))
 
     async def _count_down(self, attempt: int, delay: float, reason: str) -> None:
         """Wait before a retry, telling the screen how long is left once a second."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from textual import events
@@ -9,18 +10,49 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from chat_tui.safe_text import clean_pasted_text
+from chat_tui.tui.widgets.ordered_keys import run_own_binding
+
+
+def is_format_character(character: str) -> bool:
+    """Zero-width joiners and non-joiners, direction marks: typed, they belong in the text.
+
+    Textual's TextArea inserts only characters for which ``str.isprintable()`` is true, which
+    leaves these out, breaking emoji sequences and Persian or Indic words.
+    """
+    return len(character) == 1 and unicodedata.category(character) == "Cf"
+
 
 class PromptInput(TextArea):
     """Enter sends; Shift+Enter, Ctrl+J or Alt+Enter type a newline.
 
     Up in an empty box (or while browsing history) recalls earlier prompts; Down goes back.
     Many terminals report Shift+Enter as plain Enter, which is why Ctrl+J is always there.
+
+    Enter is handled here, in the order keys arrive, not by a priority binding: a priority
+    binding runs as soon as the key reaches the app, before the characters typed ahead of it
+    have reached the box, so a fast burst sent a prompt cut short. The box empties the moment
+    the prompt is taken, so what is typed after Enter goes into the next prompt.
     """
 
     BINDINGS = [
-        Binding("enter", "submit", "Send", priority=True, show=False),
         Binding("shift+enter,ctrl+j,alt+enter", "newline", "Newline", key_display="^j", show=False),
+        Binding("ctrl+e", "edit_last", "Edit last prompt", show=False),
     ]
+
+    @dataclass
+    class Refused(Message):
+        """Enter was pressed while a reply is still on its way; the text stays in the box."""
+
+    @dataclass
+    class EditLastRequested(Message):
+        """Ctrl+E in an empty box: the user wants the last prompt back to edit."""
+
+    @dataclass
+    class PasteCleaned(Message):
+        """A paste held terminal escape sequences, which were left out."""
+
+        removed: int
 
     @dataclass
     class Submitted(Message):
@@ -45,12 +77,32 @@ class PromptInput(TextArea):
         self.prompt_history: list[str] = []
         self._history_index: int | None = None
         self._stashed_draft = ""
+        #: True from the moment a prompt is taken until the screen says its reply has ended.
+        self.awaiting_reply = False
 
     def action_submit(self) -> None:
         text = self.text
         if not text.strip():
             return
+        if self.awaiting_reply:
+            self.post_message(self.Refused())
+            return
+        self.awaiting_reply = True
+        self.remember(text)
+        self.clear()
         self.post_message(self.Submitted(self, text))
+
+    def give_back(self, text: str) -> None:
+        """Return a prompt the screen could not send, ahead of anything typed since."""
+        typed_since = self.text
+        self.set_text(f"{text}\n{typed_since}" if typed_since else text)
+
+    def action_edit_last(self) -> None:
+        if self.text:
+            # In a box with text, Ctrl+E keeps the meaning it has in every shell.
+            self.action_cursor_line_end()
+        else:
+            self.post_message(self.EditLastRequested())
 
     def action_newline(self) -> None:
         self.insert("\n")
@@ -67,6 +119,20 @@ class PromptInput(TextArea):
         self.move_cursor(self.document.end)
 
     async def _on_key(self, event: events.Key) -> None:
+        # Every key this box acts on is handled here, as it arrives (see ordered_keys);
+        # Textual then calls TextArea's own handler, for typing, unless the key was used.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        character = event.character
+        if character and not event.is_printable and is_format_character(character):
+            event.stop()
+            event.prevent_default()
+            if not self.read_only:
+                self.replace(character, *self.selection, maintain_selection_offset=False)
+            return
         if event.key == "up" and self._can_recall(older=True):
             event.stop()
             event.prevent_default()
@@ -79,7 +145,16 @@ class PromptInput(TextArea):
             return
         if event.is_printable:
             self._history_index = None
-        await super()._on_key(event)
+        await run_own_binding(self, event)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        # Textual calls every class's handler unless told not to: TextArea's would paste
+        # the raw text a second time.
+        event.prevent_default()
+        text, removed = clean_pasted_text(event.text)
+        if removed:
+            self.post_message(self.PasteCleaned(removed))
+        await super()._on_paste(events.Paste(text))
 
     def _can_recall(self, *, older: bool) -> bool:
         if not self.prompt_history:

@@ -12,6 +12,7 @@ STATE_STYLES = {
     "retrying": "$text-warning",
     "streaming": "$text-success",
     "stopped": "$text-warning",
+    "editing": "bold $text-warning",
     "error": "$text-error",
 }
 
