@@ -45,4 +45,14 @@ class Usage:
     total_tokens: int
 
 
-StreamEvent = ContentDelta | ReasoningDelta | ToolCallDelta | Finish | Usage
+@dataclass(frozen=True, slots=True)
+class SkippedEvent:
+    """An event the client could not read (not JSON, not an object) and left out: the reply
+    around it is kept but may be missing text. ``number`` counts the stream's data events
+    from 1; ``preview`` is its first bytes, for the user to see what arrived."""
+
+    number: int
+    preview: str
+
+
+StreamEvent = ContentDelta | ReasoningDelta | ToolCallDelta | Finish | Usage | SkippedEvent

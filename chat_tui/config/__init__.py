@@ -3,6 +3,7 @@
 Plain Python (no Textual): used by ``chat-tui ask``, the app and tests alike.
 """
 
+from chat_tui.config.defaults import ConversationDefaults, conversation_defaults
 from chat_tui.config.keys import forget_command_keys, resolve_api_key
 from chat_tui.config.load import load
 from chat_tui.config.model import AppSettings, Config, Problem, ProviderConfig
@@ -21,10 +22,12 @@ __all__ = [
     "PRESETS",
     "AppSettings",
     "Config",
+    "ConversationDefaults",
     "CorruptStateError",
     "Problem",
     "ProviderConfig",
     "Target",
+    "conversation_defaults",
     "forget_command_keys",
     "init_config",
     "load",
