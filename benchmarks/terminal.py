@@ -40,26 +40,32 @@ class Terminal:
     def text(self) -> str:
         return "\n".join(self.screen.display)
 
-    def pump(self, timeout: float) -> None:
+    def pump(self, timeout: float) -> bool:
+        """Read what the app wrote within ``timeout``; returns whether there was anything."""
         ready, _, _ = select.select([self.fd], [], [], timeout)
         if ready:
             try:
                 data = os.read(self.fd, 1 << 20)
             except OSError:
-                return
+                return False
             self.output_bytes += len(data)
             self.stream.feed(data)
             # Answer terminal queries so Textual does not wait for them.
             if b"\x1b[6n" in data:
                 os.write(self.fd, b"\x1b[1;1R")
+            return True
+        return False
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float) -> float:
         """Seconds since start until the screen satisfies ``predicate``."""
         deadline = time.monotonic() + timeout
+        changed = True
         while time.monotonic() < deadline:
-            self.pump(0.005)
-            if predicate(self.text()):
+            # Reading the whole pyte screen costs CPU that the app, on two cores, competes
+            # for: look again only when the app has written something.
+            if changed and predicate(self.text()):
                 return time.monotonic()
+            changed = self.pump(0.005)
         raise TimeoutError(f"screen never matched; it shows:\n{self.text()}")
 
     def type(self, text: str) -> None:

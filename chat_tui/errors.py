@@ -91,3 +91,17 @@ class ConfigError(ChatTuiError):
 
 class SessionFileError(ChatTuiError):
     """A session file could not be read or written."""
+
+
+class UsageError(ChatTuiError):
+    """The command was asked for something it cannot do as given (an empty prompt, stdin
+    that is not text): the user has to change the command, so it exits with the usage code."""
+
+
+class OutputError(ChatTuiError):
+    """Standard output could not be written: the disk is full, it was closed, or the program
+    reading a pipe went away (``broken_pipe``)."""
+
+    def __init__(self, message: str, *, broken_pipe: bool = False) -> None:
+        super().__init__(message)
+        self.broken_pipe = broken_pipe

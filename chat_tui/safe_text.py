@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from chat_tui.errors import UsageError
+
 _TABLE: dict[int, str] = {code: chr(0x2400 + code) for code in range(0x20)}
 del _TABLE[0x09]  # tab
 del _TABLE[0x0A]  # newline
@@ -56,3 +58,15 @@ def clean_pasted_text(text: str) -> tuple[str, int]:
     if _PASTE_CONTROLS.search(cleaned):
         cleaned = cleaned.translate(_PASTE_TRANSLATION)
     return cleaned, removed
+
+
+def check_utf8(what: str, text: str) -> None:
+    """UsageError when ``text`` (from the command line) is not valid UTF-8: Python keeps
+    such bytes as lone surrogates, which no request or file can carry. ``what`` names the
+    text in the message ("the prompt", "--model")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = ord(text[error.start])
+        byte = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
+        raise UsageError(f"{what} is not valid UTF-8 text ({byte}).") from None

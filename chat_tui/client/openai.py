@@ -16,6 +16,7 @@ from chat_tui.client.events import (
     ContentDelta,
     Finish,
     ReasoningDelta,
+    SkippedEvent,
     StreamEvent,
     ToolCallDelta,
     Usage,
@@ -31,14 +32,49 @@ from chat_tui.errors import (
     ServerStreamError,
     StreamCutError,
 )
+from chat_tui.urls import shown_url
 
 ChatMessage = Mapping[str, Any]
 MAX_ERROR_BODY = 64 * 1024
+#: How much of an unreadable event a SkippedEvent shows.
+PREVIEW_BYTES = 40
+#: What a base URL that is already the full chat endpoint ends with.
+CHAT_PATH = "chat/completions"
 
 
 def join_url(base_url: str, path: str) -> str:
-    """Join a base URL (with or without a trailing slash or a path prefix) and a path."""
-    return base_url.rstrip("/") + "/" + path.lstrip("/")
+    """Join a base URL (with or without a trailing slash or a path prefix) and a path.
+
+    A query string stays at the end (Azure's ``?api-version=...`` goes with every request),
+    and a base URL that already ends in ``/chat/completions`` is taken as that endpoint: it
+    is what people copy from a server's documentation.
+    """
+    # Plain string work, not urlsplit: a malformed URL must reach check_url's clear error,
+    # not raise here.
+    # A fragment is never sent to a server.
+    base, mark, query = base_url.partition("#")[0].partition("?")
+    base = base.rstrip("/")
+    if base.endswith("/" + CHAT_PATH):
+        base = base[: -len(CHAT_PATH) - 1]
+    joined = base + "/" + path.lstrip("/")
+    if mark:
+        joined += "?" + query
+    return joined
+
+
+def check_url(url: str) -> None:
+    """Raise a ClientError in words when ``url`` cannot be requested at all (a port out of
+    range, a broken IPv6 address, no host): httpx and the socket layer raise assorted
+    exceptions for these that are no HTTP error."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it is what validates it
+    except ValueError as error:
+        reason = str(error)
+        why = reason[:1].lower() + reason[1:]
+        raise ClientError(f"{shown_url(url)} is not a usable URL: {why}.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ClientError(f"{shown_url(url)} is not a usable URL: it must be http(s)://host/...")
 
 
 class ChatClient:
@@ -108,8 +144,10 @@ class ChatClient:
         return ChatStream(self._http, join_url(self.base_url, "chat/completions"), body, self)
 
     async def list_models(self) -> list[str]:
-        """The ids of the models the server offers (``GET /models``), sorted."""
+        """The ids of the models the server offers (``GET /models``), in the server's order
+        (the first is the one to use when the user names none)."""
         url = join_url(self.base_url, "models")
+        check_url(url)
         try:
             response = await self._http.get(url)
         except httpx.HTTPError as error:
@@ -119,9 +157,9 @@ class ChatClient:
         try:
             payload = response.json()
             entries = payload["data"] if isinstance(payload, dict) else payload
-            return sorted({str(entry["id"]) for entry in entries})
+            return list(dict.fromkeys(str(entry["id"]) for entry in entries))
         except (ValueError, KeyError, TypeError, RecursionError):
-            raise ProtocolError(f"{url} did not answer with a list of models.") from None
+            raise ProtocolError(f"{shown_url(url)} did not answer with a list of models.") from None
 
 
 class ChatStream:
@@ -147,8 +185,11 @@ class ChatStream:
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.skipped_events = 0
+        #: Data events seen so far, counting from 1, so a skipped one can be pointed at.
+        self._data_events = 0
 
     async def __aenter__(self) -> ChatStream:
+        check_url(self.url)
         request = self._http.build_request(
             "POST", self.url, json=self._body, headers={"Accept": "text/event-stream"}
         )
@@ -215,13 +256,28 @@ class ChatStream:
             raise _transport_error(
                 error, self.url, self._client.read_timeout, received_any=self._received_any
             ) from None
-        if not done and self.finish_reason is None:
-            raise StreamCutError(
-                f"The connection to {_host(self.url)} ended before the reply was complete; "
-                "it was cut off."
-                if self._received_any
-                else f"{_host(self.url)} closed the stream without sending a reply."
+        if self.finish_reason is None and (not done or self._received_any):
+            # Every OpenAI-compatible server says why a reply ended. Text followed by
+            # [DONE] and no reason is how llama.cpp ends a reply it interrupted for another
+            # request: the reply is cut off, not complete.
+            if done:
+                raise StreamCutError(
+                    f"{_host(self.url)} ended the reply without saying it was finished "
+                    "(no finish_reason); it may be cut off."
+                )
+            if self._received_any:
+                raise StreamCutError(
+                    f"The connection to {_host(self.url)} ended before the reply was "
+                    "complete; it was cut off."
+                )
+            error = StreamCutError(f"{_host(self.url)} closed the stream without sending a reply.")
+            # llama.cpp answers a prompt longer than its context window this way.
+            error.hint = (
+                "The server may have refused the request without saying why, for example a "
+                "conversation longer than the model's context window: a new conversation "
+                "may help, and the server's log says more."
             )
+            raise error
 
     @property
     def content(self) -> str:
@@ -243,6 +299,7 @@ class ChatStream:
 
     def _interpret(self, data: str, event_type: str) -> list[StreamEvent | None]:
         """The events in one SSE payload; None marks the end of the stream."""
+        self._data_events += 1
         if data == "[DONE]":
             return [None]
         if not data.strip():
@@ -252,11 +309,9 @@ class ChatStream:
         except (ValueError, RecursionError):
             if event_type == "error":
                 raise ServerStreamError(f"The server reported an error: {data[:200]}") from None
-            self.skipped_events += 1
-            return []
+            return [self._skipped(data)]
         if not isinstance(chunk, dict):
-            self.skipped_events += 1
-            return []
+            return [self._skipped(data)]
         if "error" in chunk or event_type == "error":
             message = message_from_json(chunk) or "The server reported an error mid-stream."
             error = chunk.get("error")
@@ -279,6 +334,12 @@ class ChatStream:
             self.metrics.reported_completion_tokens = usage.completion_tokens
             events.append(usage)
         return events
+
+    def _skipped(self, data: str) -> SkippedEvent:
+        """An unreadable event, left out but reported: the reply around it may miss text."""
+        self.skipped_events += 1
+        preview = data.encode("utf-8", "replace")[:PREVIEW_BYTES].decode("utf-8", "ignore")
+        return SkippedEvent(self._data_events, preview)
 
     def _read_delta(self, delta: dict[str, Any], events: list[StreamEvent | None]) -> None:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
@@ -320,7 +381,7 @@ class ChatStream:
         except (ValueError, RecursionError):
             excerpt = server_message(body, response.headers.get("content-type", ""))
             raise ProtocolError(
-                f"{self.url} answered with something that is not a chat completion"
+                f"{shown_url(self.url)} answered with something that is not a chat completion"
                 + (f": {excerpt}" if excerpt else ".")
             ) from None
         if isinstance(payload, dict) and "error" in payload:
@@ -331,7 +392,7 @@ class ChatStream:
             message = choice.get("message") or {}
         except (KeyError, IndexError, TypeError, AttributeError):
             raise ProtocolError(
-                f"{self.url} answered with a completion that has no choices."
+                f"{shown_url(self.url)} answered with a completion that has no choices."
             ) from None
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
@@ -384,7 +445,7 @@ async def _read_limited(response: httpx.Response, limit: int) -> bytes:
 
 def _host(url: str) -> str:
     parts = urlsplit(url)
-    return parts.netloc or url
+    return parts.netloc.rpartition("@")[2] or shown_url(url)
 
 
 def _status_error(
@@ -392,6 +453,8 @@ def _status_error(
 ) -> HTTPStatusError:
     reason = _REASONS.get(status, "error")
     found = server_message(body, headers.get("content-type", ""))
+    # Messages are shown and saved: never with a password or a key from the URL.
+    url = shown_url(url)
     message = f"HTTP {status} {reason} from {url}"
     message += f": {found}" if found else "."
     return HTTPStatusError(
@@ -407,17 +470,20 @@ def _transport_error(
     error: httpx.HTTPError, url: str, read_timeout: float, *, received_any: bool
 ) -> ClientError:
     host = _host(url)
+    url = shown_url(url)
     if isinstance(error, httpx.ConnectTimeout):
         return ConnectError(f"Timed out connecting to {url}.")
     if isinstance(error, httpx.ConnectError):
         detail = _short_reason(error)
         return ConnectError(f"Could not connect to {url}" + (f": {detail}." if detail else "."))
     if isinstance(error, httpx.ReadTimeout):
+        # "Timed out" first: it is the word people look for, and what the read timeout
+        # setting (read_timeout, --timeout) is named after.
         if received_any:
             return ReadTimeoutError(
-                f"{host} sent nothing for {read_timeout:g} s; the reply was cut off."
+                f"Timed out: {host} sent nothing for {read_timeout:g} s; the reply was cut off."
             )
-        return ReadTimeoutError(f"{host} sent no reply within {read_timeout:g} s.")
+        return ReadTimeoutError(f"Timed out: {host} sent no reply within {read_timeout:g} s.")
     if isinstance(error, httpx.TimeoutException):
         return ReadTimeoutError(f"Timed out talking to {host}.")
     if received_any:

@@ -13,10 +13,13 @@ MAX_DELAY = 30.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-def should_retry(error: ChatTuiError, attempt: int, *, received_any: bool) -> bool:
+def should_retry(
+    error: ChatTuiError, attempt: int, *, received_any: bool, max_retries: int = MAX_RETRIES
+) -> bool:
     """Retry a rate limit, a server error or a failed connection, a few times, and only
-    while nothing of the reply has arrived: text already shown is never silently redone."""
-    if received_any or attempt >= MAX_RETRIES:
+    while nothing of the reply has arrived: text already shown is never silently redone.
+    ``attempt`` counts the retries made so far."""
+    if received_any or attempt >= max_retries:
         return False
     if isinstance(error, HTTPStatusError):
         return error.status_code in RETRY_STATUSES

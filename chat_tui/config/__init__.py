@@ -8,7 +8,16 @@ from chat_tui.config.keys import forget_command_keys, resolve_api_key
 from chat_tui.config.load import load
 from chat_tui.config.model import AppSettings, Config, Problem, ProviderConfig
 from chat_tui.config.presets import PRESETS, probe_local
-from chat_tui.config.resolve import Target, resolve_target, split_model_ref, target_for
+from chat_tui.config.resolve import (
+    CUSTOM,
+    SavedTarget,
+    Target,
+    check_base_url,
+    config_with_target,
+    resolve_target,
+    split_model_ref,
+    target_for,
+)
 from chat_tui.config.write import (
     CorruptStateError,
     init_config,
@@ -19,6 +28,7 @@ from chat_tui.config.write import (
 )
 
 __all__ = [
+    "CUSTOM",
     "PRESETS",
     "AppSettings",
     "Config",
@@ -26,7 +36,10 @@ __all__ = [
     "CorruptStateError",
     "Problem",
     "ProviderConfig",
+    "SavedTarget",
     "Target",
+    "check_base_url",
+    "config_with_target",
     "conversation_defaults",
     "forget_command_keys",
     "init_config",

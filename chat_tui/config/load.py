@@ -221,7 +221,8 @@ def _readable_by_others(file: Path) -> bool:
 
 def _bad_ref(ref: str, providers: Mapping[str, ProviderConfig]) -> str | None:
     provider, slash, model = ref.partition("/")
-    if slash and model and provider in providers:
+    # "custom" is the endpoint given by --base-url or OPENAI_BASE_URL, known at run time.
+    if slash and model and (provider in providers or provider == "custom"):
         return None
     known = ", ".join(providers)
     return f'{ref!r} should be "provider/model" with a known provider ({known})'

@@ -47,6 +47,8 @@ class ProviderConfig:
     local: bool = False
     #: The built-in offline demo: the in-process mock server, started by the caller.
     demo: bool = False
+    #: Why this provider must not be used now (it is then never contacted), in words.
+    unusable_reason: str = ""
 
     def __hash__(self) -> int:
         # The headers mapping is not hashable; equal providers always share these two.

@@ -37,6 +37,15 @@ class RequestOptions:
     chars: bool = False
     flaky: int = 0
     hostile: bool = False
+    #: llama-cpp-python's server: its chunk shape, headers and error bodies (llamacpp.py).
+    llamacpp: bool = False
+    #: The model's context window in (mock) tokens: a longer prompt fails as the server would.
+    context_window: int | None = None
+    #: Content tokens after which ``[DONE]`` ends the stream with no ``finish_reason`` chunk
+    #: and the connection closes mid-body, as llama.cpp ends a stream a newer request interrupted.
+    interrupt_after: int | None = None
+    #: The finish_reason the reply ends with instead of "stop" (``finish-content_filter``).
+    finish_reason: str | None = None
 
 
 def parse_model(name: str) -> RequestOptions:
@@ -101,6 +110,14 @@ def parse_model(name: str) -> RequestOptions:
             options.hostile = True
         elif key == "flaky" and number is not None:
             options.flaky = int(number)
+        elif part == "llamacpp":
+            options.llamacpp = True
+        elif key == "ctx" and number is not None:
+            options.context_window = max(1, int(number))
+        elif key == "interrupt" and number is not None:
+            options.interrupt_after = max(0, int(number))
+        elif key == "finish" and value:
+            options.finish_reason = value
     return options
 
 

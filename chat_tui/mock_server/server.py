@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chat_tui.mock_server import llamacpp
 from chat_tui.mock_server.connection import BadRequest, ClientGone, Connection, Request
 from chat_tui.mock_server.faults import (
     HTML_502,
@@ -214,6 +215,16 @@ class MockServer:
             return await self._send_json(connection, 503, payload)
         if options.http_status is not None:
             return await self._send_fault(connection, options)
+        if options.context_window is not None:
+            prompt_tokens = _prompt_tokens(body)
+            limit = body.get("max_tokens")
+            window = options.context_window
+            if llamacpp.overflows(window, prompt_tokens, limit, llamacpp=options.llamacpp):
+                return await self._send_overflow(connection, body, options, prompt_tokens)
+            fits = isinstance(limit, int) and limit > 0 and limit + prompt_tokens < window
+            if options.llamacpp and not fits:
+                # llama.cpp quietly shortens max_tokens to what is left of the window.
+                body = {**body, "max_tokens": window - prompt_tokens}
         tokens = self._reply_tokens(body, options)
         if options.no_stream or not body.get("stream"):
             return await self._send_completion(connection, body, options, tokens)
@@ -256,8 +267,48 @@ class MockServer:
         message = auth_error_message(headers.get("authorization"))
         return await self._send_json(connection, 401, error_body(401, message))
 
+    async def _send_llamacpp_json(
+        self, connection: Connection, status: int, payload: object
+    ) -> bool:
+        """A JSON answer as llama.cpp's FastAPI app writes it: compact, with its headers."""
+        extra = {"x-request-id": llamacpp.request_id(), "vary": "Origin"}
+        if status == 200:
+            # Only answers that got through the route carry it; errors skip the timing.
+            extra = {"openai-processing-ms": "0", **extra}
+        await connection.send_response(
+            status, "application/json", llamacpp.compact_json(payload), extra
+        )
+        return True
+
+    async def _send_overflow(
+        self,
+        connection: Connection,
+        body: dict[str, Any],
+        options: RequestOptions,
+        prompt_tokens: int,
+    ) -> bool:
+        """The answer to a prompt longer than the ``ctx-N`` window, as each server gives it."""
+        window = options.context_window or 0
+        limit = body.get("max_tokens")
+        if not options.llamacpp:
+            payload = llamacpp.openai_context_overflow_body(window, prompt_tokens, limit)
+            return await self._send_json(connection, 400, payload)
+        if body.get("stream") and not options.no_stream:
+            stream = SseStream(
+                connection,
+                body,
+                options,
+                tokens_per_second=self.tokens_per_second,
+                tokens_per_event=self.tokens_per_event,
+            )
+            return await stream.run_empty()
+        payload = llamacpp.context_overflow_body(window, prompt_tokens, limit)
+        return await self._send_llamacpp_json(connection, 400, payload)
+
     async def _send_fault(self, connection: Connection, options: RequestOptions) -> bool:
         status = options.http_status or 500
+        if options.llamacpp and status in llamacpp.FAULT_BODIES:
+            return await self._send_llamacpp_json(connection, status, llamacpp.FAULT_BODIES[status])
         if status == 502:
             await connection.send_response(502, "text/html", HTML_502.encode())
             return True
@@ -294,6 +345,15 @@ class MockServer:
                 }
             ]
         prompt_tokens = _prompt_tokens(body)
+        if options.llamacpp and not (options.tools or options.reasoning_field):
+            payload = llamacpp.completion(
+                str(body.get("model", "")),
+                str(message["content"]),
+                finish,
+                prompt_tokens,
+                len(tokens),
+            )
+            return await self._send_llamacpp_json(connection, 200, payload)
         payload = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import time
 import uuid
 from typing import Any
 
+from chat_tui.mock_server import llamacpp
 from chat_tui.mock_server.connection import ClientGone, Connection
 from chat_tui.mock_server.options import RequestOptions
 from chat_tui.mock_server.replies import tokenize
@@ -55,12 +57,19 @@ class SseStream:
         self.ended_at: float | None = None
         self.model = str(body.get("model", ""))
         stream_options = body.get("stream_options")
-        self.include_usage = isinstance(stream_options, dict) and bool(
-            stream_options.get("include_usage")
+        # llama.cpp does not know stream_options: it never sends usage in a stream.
+        self.include_usage = (
+            not options.llamacpp
+            and isinstance(stream_options, dict)
+            and bool(stream_options.get("include_usage"))
         )
+        # llama.cpp's stream JSON is json.dumps with its defaults: non-ASCII as \uXXXX.
+        self.ensure_ascii = options.llamacpp
         limit = body.get("max_tokens")
         self.max_tokens = limit if isinstance(limit, int) and limit > 0 else None
-        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        self.id = (
+            llamacpp.completion_id() if options.llamacpp else f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        )
         self.created = int(time.time())
         self.per_event = max(1, options.per_event or tokens_per_event)
         rate = options.rate if options.rate is not None else tokens_per_second
@@ -72,7 +81,7 @@ class SseStream:
         self.events = 0
         self.started = time.monotonic()
         # Content chunks differ only in their text: build the JSON around it once.
-        template = json.dumps(self._chunk_dict({"content": _MARK}), ensure_ascii=False)
+        template = json.dumps(self._chunk_dict({"content": _MARK}), ensure_ascii=self.ensure_ascii)
         self.content_head, self.content_tail = template.split(json.dumps(_MARK))
 
     # Framing
@@ -82,6 +91,8 @@ class SseStream:
             delta = {"role": None, **delta}
         if finish is None and self.options.null_role:
             finish = ""  # Ollama has sent "" rather than null on content chunks.
+        if self.options.llamacpp:
+            return llamacpp.chunk_dict(self.id, self.model, self.created, delta, finish)
         chunk: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -103,12 +114,17 @@ class SseStream:
         self._raw(f"{head}{self.data_prefix}{payload}{end}{end}".encode())
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> None:
-        self._event(json.dumps(self._chunk_dict(delta, finish), ensure_ascii=False))
+        chunk = self._chunk_dict(delta, finish)
+        self._event(json.dumps(chunk, ensure_ascii=self.ensure_ascii))
 
     def _content(self, text: str) -> None:
-        self._event(self.content_head + json.dumps(text, ensure_ascii=False) + self.content_tail)
+        text_json = json.dumps(text, ensure_ascii=self.ensure_ascii)
+        self._event(self.content_head + text_json + self.content_tail)
 
     def _comment(self) -> None:
+        if self.options.llamacpp:
+            self._raw(llamacpp.ping_comment(self.end).encode())
+            return
         self._raw(f": OPENROUTER PROCESSING{self.end}{self.end}".encode())
 
     # Writing and pacing
@@ -117,14 +133,19 @@ class SseStream:
         """Write what is buffered: always when forced or paced, else once enough has built up."""
         if not self.buffer or (not force and not self.interval and self.buffered < FLUSH_BYTES):
             return
-        data = b"".join(self.buffer)
-        self.buffer.clear()
+        items, self.buffer = self.buffer, []
+        data = b"".join(items)
         self.buffered = 0
         if self.options.bytewise:
             # One byte per chunk and per write, so reads split events and UTF-8 characters.
             for index in range(len(data)):
                 await self.connection.write(b"1\r\n" + data[index : index + 1] + b"\r\n")
                 await asyncio.sleep(0)
+        elif self.options.llamacpp:
+            # uvicorn writes every SSE event as an HTTP chunk of its own.
+            await self.connection.write(
+                b"".join(b"%x\r\n%s\r\n" % (len(item), item) for item in items)
+            )
         else:
             await self.connection.write(b"%x\r\n%s\r\n" % (len(data), data))
 
@@ -161,16 +182,47 @@ class SseStream:
 
     # The body
 
-    async def run(self, tokens: list[str], prompt_tokens: int) -> bool:
-        """Send the headers and the whole stream; True if the connection can be reused."""
-        options = self.options
-        connection_header = b"" if options.send_done else b"Connection: close\r\n"
+    async def _send_headers(self) -> None:
+        connection_header = b"" if self.options.send_done else b"Connection: close\r\n"
+        if self.options.llamacpp:
+            await self.connection.write(self._llamacpp_headers() + connection_header + b"\r\n")
+            return
         await self.connection.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
             b"Cache-Control: no-cache\r\n"
             + connection_header
             + b"Transfer-Encoding: chunked\r\n\r\n"
         )
+
+    def _llamacpp_headers(self) -> bytes:
+        """uvicorn + sse-starlette's response head, in their order (no blank line yet)."""
+        elapsed_ms = int((time.monotonic() - self.started) * 1000)
+        lines = [
+            "HTTP/1.1 200 OK",
+            f"date: {email.utils.formatdate(usegmt=True)}",
+            "server: uvicorn",
+            *(f"{name}: {value}" for name, value in llamacpp.STREAM_HEADERS),
+            f"openai-processing-ms: {elapsed_ms}",
+            f"x-request-id: {llamacpp.request_id()}",
+            "vary: Origin",
+            "Transfer-Encoding: chunked",
+        ]
+        return ("\r\n".join(lines) + "\r\n").encode("latin-1")
+
+    async def run_empty(self) -> bool:
+        """llama.cpp's answer to a streamed prompt longer than its context window.
+
+        The error is raised inside the stream's task after the 200 headers went out, and
+        sse-starlette then just ends the body: no event, no error, no ``[DONE]``.
+        """
+        await self._send_headers()
+        await self._end()
+        return self.options.send_done
+
+    async def run(self, tokens: list[str], prompt_tokens: int) -> bool:
+        """Send the headers and the whole stream; True if the connection can be reused."""
+        options = self.options
+        await self._send_headers()
         self.connection.watch_for_close()
         self.started = time.monotonic()
         if options.keepalive:
@@ -179,7 +231,10 @@ class SseStream:
         if options.azure:
             self._send_azure_filter_results()
         quiet_role = options.azure or options.null_role or options.tools
-        self._chunk({"role": "assistant", "content": None if quiet_role else ""})
+        if options.llamacpp:
+            self._chunk({"role": "assistant"})  # llama.cpp's role delta has no content key
+        else:
+            self._chunk({"role": "assistant", "content": None if quiet_role else ""})
         if options.keepalive:
             self._comment()
         if options.hostile:
@@ -195,7 +250,7 @@ class SseStream:
         if options.tools:
             completion += await self._send_tool_call()
             return await self._finish("tool_calls", prompt_tokens, completion)
-        finish = "stop"
+        finish = options.finish_reason or "stop"
         if self.max_tokens is not None and self.max_tokens < len(tokens):
             tokens, finish = tokens[: self.max_tokens], "length"
         if await self._fault(0, at_end=False):
@@ -232,6 +287,14 @@ class SseStream:
             return True
         if options.stall_after and (sent >= options.stall_after or at_end):
             await self._stall()
+        if options.interrupt_after is not None and (sent >= options.interrupt_after or at_end):
+            # What llama.cpp sends when a newer request takes the model: [DONE] at once, with
+            # no finish_reason chunk before it, then the connection closes without the
+            # terminating zero-size chunk (the stream's task was cancelled mid-response).
+            self._event("[DONE]")
+            await self.flush(force=True)
+            self.connection.close()
+            return True
         return False
 
     async def _finish(self, finish: str, prompt_tokens: int, completion: int) -> bool:

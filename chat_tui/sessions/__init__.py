@@ -10,6 +10,7 @@ from chat_tui.sessions.model import (
     Session,
     Usage,
     new_session_id,
+    reply_ending,
     title_from_prompt,
 )
 from chat_tui.sessions.store import (
@@ -35,6 +36,7 @@ __all__ = [
     "UnreadableSessionError",
     "Usage",
     "new_session_id",
+    "reply_ending",
     "title_from_prompt",
     "to_json",
     "to_markdown",

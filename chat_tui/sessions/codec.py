@@ -77,6 +77,8 @@ def dumps(session: Session) -> str:
         header["provider"] = session.provider
     if session.model is not None:
         header["model"] = session.model
+    if session.base_url is not None:
+        header["base_url"] = session.base_url
     header["revision"] = session.revision
     header["message_count"] = len(session.messages)
     header["preview"] = session.preview
@@ -108,6 +110,7 @@ def _message(message: Message) -> str:
         message.model,
         message.finish_reason,
         message.error,
+        message.warning,
         message.reasoning,
         message.content,
         None
@@ -124,6 +127,7 @@ def _message_text(
     model: str | None,
     finish_reason: str | None,
     error: str | None,
+    warning: str | None,
     reasoning: str,
     content: str,
     usage: tuple[int, int, int, bool] | None,
@@ -131,7 +135,12 @@ def _message_text(
     """Written by hand around tomli-w: tomli-w would write an array of short tables
     inline, which is harder to read and to diff."""
     entry: dict[str, Any] = {"role": role, "created": _utc(created), "status": status}
-    for key, value in (("model", model), ("finish_reason", finish_reason), ("error", error)):
+    for key, value in (
+        ("model", model),
+        ("finish_reason", finish_reason),
+        ("error", error),
+        ("warning", warning),
+    ):
         if value is not None:
             entry[key] = value
     if reasoning:
@@ -285,6 +294,7 @@ def from_data(
         updated=_get(data, "updated", datetime, created),
         provider=_get(data, "provider", str, None),
         model=_get(data, "model", str, None),
+        base_url=_get(data, "base_url", str, None),
         system_prompt=_get(data, "system_prompt", str, ""),
         parameters=parameters,
         messages=messages,
@@ -376,6 +386,7 @@ def _read_message(entry: object, index: int) -> Message:
         # A reply saved while streaming was interrupted: the process writing it is gone.
         status="cut_off" if status == "streaming" else status,
         error=_get(entry, "error", str, None, where),
+        warning=_get(entry, "warning", str, None, where),
     )
 
 

@@ -16,6 +16,9 @@ STATUS_NOTES = {
     "cut_off": "cut off",
     "error": "error",
     "streaming": "still streaming when exported",
+    "length": "cut off at the model's token limit",
+    "content_filter": "stopped by the provider's content filter",
+    "tool_calls": "the model asked to call a tool, which chat-tui does not run",
 }
 
 
@@ -46,9 +49,11 @@ def _message(message: Message) -> list[str]:
         thinking = message.reasoning
         lines += ["<details><summary>Thinking</summary>", "", thinking, "", "</details>", ""]
     lines += [_close_fences(message.content), ""]
-    if message.status in STATUS_NOTES:
-        note = STATUS_NOTES[message.status]
+    if message.ending in STATUS_NOTES:
+        note = STATUS_NOTES[message.ending]
         lines += [f"_({note}{': ' + message.error if message.error else ''})_", ""]
+    if message.warning:
+        lines += [f"_({message.warning})_", ""]
     return lines
 
 

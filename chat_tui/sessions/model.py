@@ -15,6 +15,8 @@ MessageStatus = Literal["complete", "streaming", "stopped", "cut_off", "error"]
 ROLES: tuple[Role, ...] = ("system", "user", "assistant")
 STATUSES: tuple[MessageStatus, ...] = ("complete", "streaming", "stopped", "cut_off", "error")
 TITLE_LENGTH = 60
+#: ``finish_reason`` values that end a complete stream short of a full answer.
+SERVER_ENDINGS = ("length", "content_filter", "tool_calls")
 
 
 def now() -> datetime:
@@ -35,6 +37,13 @@ def title_from_prompt(text: str) -> str:
     if len(title) > TITLE_LENGTH:
         title = title[: TITLE_LENGTH - 1].rstrip() + "…"
     return title
+
+
+def reply_ending(status: str, finish_reason: str | None) -> str:
+    """See ``Message.ending``."""
+    if status == "complete" and finish_reason in SERVER_ENDINGS:
+        return str(finish_reason)
+    return status
 
 
 @dataclass
@@ -67,6 +76,20 @@ class Message:
     status: MessageStatus = "complete"
     #: Human error text when status is "error" or "cut_off".
     error: str | None = None
+    #: Human text when a reply that ended may still be missing text (the stream held events
+    #: the client could not read and skipped), or None.
+    warning: str | None = None
+
+    @property
+    def ending(self) -> str:
+        """How a reply ended, in one word: ``complete``, ``stopped``, ``cut_off``,
+        ``length``, ``content_filter``, ``tool_calls``, ``error`` (or ``streaming``).
+
+        Derived from ``status`` (what happened to the stream) and the server's
+        ``finish_reason``, which are what the file stores: a file that says "length" in
+        ``status`` would be unreadable to an older chat-tui, whose files hold the same two.
+        """
+        return reply_ending(self.status, self.finish_reason)
 
 
 @dataclass
@@ -80,6 +103,9 @@ class Session:
     updated: datetime = field(default_factory=now)
     provider: str | None = None
     model: str | None = None
+    #: The endpoint of an ad-hoc provider (``--base-url``), without credentials or query,
+    #: so that reopening the session can find it again or say which URL it needs.
+    base_url: str | None = None
     system_prompt: str = ""
     #: Request parameters that were set (temperature, max_tokens, ...). Never secrets: keys
     #: such as ``api_key`` are dropped on save.

@@ -6,23 +6,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import App, InvalidThemeError, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from chat_tui.backend import Backend
-from chat_tui.config import Config, save_state, target_for
+from chat_tui.config import Config, SavedTarget, resolve_target, save_state, target_for
 from chat_tui.errors import ChatTuiError
 from chat_tui.parameters import ParameterError, parse_parameter
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import Session, SessionStore
 from chat_tui.tui.input_parser import install_input_parser
+from chat_tui.tui.notices import summarise_problems
 from chat_tui.tui.screens.chat import ChatScreen
 from chat_tui.tui.worker_errors import WorkerFailed
+
+if TYPE_CHECKING:
+    from chat_tui.catalog import Catalog
+
+#: Seconds each provider gets to list its models; they are asked all at once.
+CATALOG_TIMEOUT = 2.0
+#: Seconds after start-up before the providers are asked for their models.
+CATALOG_PREFETCH_DELAY = 3.0
 
 #: (title, help, action) of the actions the command palette offers besides Textual's own.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -71,6 +81,8 @@ class ChatApp(App[None]):
         Binding("ctrl+s", "sessions", "Sessions"),
         Binding("f2", "rename_session", "Rename", show=False),
         Binding("f1", "show_help", "Keys"),
+        # Textual adds Ctrl+P as a priority binding unless the app binds it itself.
+        Binding("ctrl+p", "command_palette", "palette", show=False, key_display="^p"),
     ]
 
     def __init__(
@@ -95,6 +107,9 @@ class ChatApp(App[None]):
         self._parameters = parameters or {}
         self._startup_problems = [str(problem) for problem in startup_problems]
         self.favourites = list(self.config.app.favourites)
+        #: Every provider's models, asked once per session (Ctrl+R in the picker asks again).
+        self._catalog: Catalog | None = None
+        self._catalog_task: asyncio.Task[Catalog] | None = None
         self.recent = list(self.config.app.recent)
         if theme:
             try:
@@ -145,9 +160,11 @@ class ChatApp(App[None]):
 
     def on_mount(self) -> None:
         # Connect after the first frame: the window is usable before httpx is even imported.
-        self.call_after_refresh(self.run_worker, self.backend.start(), group="backend")
-        for problem in self._startup_problems:
-            self.notify(neutralise(problem), title="Config", severity="warning", timeout=10)
+        self.call_after_refresh(self._start_backend)
+        if self._startup_problems:
+            # One toast for them all: a stack of toasts scrolls the first ones away.
+            title, text = summarise_problems(self._startup_problems)
+            self.notify(neutralise(text), title=title, severity="warning", timeout=20)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     async def on_unmount(self) -> None:
@@ -204,21 +221,68 @@ class ChatApp(App[None]):
         except ChatTuiError as error:
             self.notify(neutralise(str(error)), title="Model", severity="error", timeout=8)
             return
-        chat = self.chat
-        chat.show_target()
-        chat.session.provider, chat.session.model = target.provider.name, target.model
+        streaming_on = self.chat.target_switched()
         self.recent = [ref, *[r for r in self.recent if r != ref]][:10]
         self.remember(default_model=ref, recent=self.recent)
-        self.notify(neutralise(f"Now talking to {ref}"), timeout=2)
+        if streaming_on is not None:
+            self.notify(
+                neutralise(
+                    f"This reply finishes on {streaming_on}; your next prompt goes to {ref}."
+                ),
+                timeout=5,
+            )
+        else:
+            self.notify(neutralise(f"Now talking to {ref}"), timeout=2)
+
+    @work(group="backend", exit_on_error=False)
+    async def _start_backend(self) -> None:
+        try:
+            await self.backend.start()
+        except ChatTuiError as error:
+            # E.g. an endpoint that lists no models and none named: say how to name one.
+            self.notify(neutralise(str(error)), title="Model", severity="error", timeout=20)
+        else:
+            # With no model named, the endpoint's first listed model is now known (the
+            # screen may already be closing when the app quits at once).
+            with contextlib.suppress(NoMatches, LookupError):
+                self.chat.show_target()
+        # Ask every provider for its models a little later (so that it never competes with
+        # the first frames and the first keys), and Ctrl+L then opens at once.
+        self.set_timer(CATALOG_PREFETCH_DELAY, self._prefetch_catalog)
+
+    def _prefetch_catalog(self) -> None:
+        if self._catalog is None and self._catalog_task is None:
+            self._catalog_task = asyncio.create_task(self._fetch_catalog())
+
+    async def _fetch_catalog(self) -> Catalog:
+        from chat_tui.catalog import fetch_catalog
+
+        self._catalog = await fetch_catalog(self.config, timeout=CATALOG_TIMEOUT)
+        return self._catalog
+
+    async def _catalog_now(self, *, refresh: bool = False) -> Catalog:
+        """The models of every provider: fetched once per session, again on demand."""
+        if refresh or (self._catalog is None and self._catalog_task is None):
+            self._catalog_task = asyncio.create_task(self._fetch_catalog())
+        if self._catalog is None or refresh:
+            assert self._catalog_task is not None
+            return await asyncio.shield(self._catalog_task)
+        return self._catalog
 
     @work(exclusive=True, group="models")
     async def action_pick_model(self) -> None:
-        from chat_tui.catalog import fetch_catalog
+        from chat_tui.catalog import with_marks
         from chat_tui.tui.screens.model_picker import ModelPicker
 
-        config = self._config_with_favourites()
-        catalog = await fetch_catalog(config, timeout=2.0)
-        choice = await self.push_screen_wait(ModelPicker(catalog, self.backend.target.label))
+        async def marked(refresh: bool = False) -> Catalog:
+            catalog = await self._catalog_now(refresh=refresh)
+            return with_marks(catalog, self.favourites, self.recent)
+
+        catalog = await marked()
+        picker = ModelPicker(
+            catalog, self.backend.target.label, refresh=lambda: marked(refresh=True)
+        )
+        choice = await self.push_screen_wait(picker)
         if choice:
             await self.switch_model(choice)
 
@@ -244,12 +308,6 @@ class ChatApp(App[None]):
             self.notify(neutralise(f"Added {label} to favourites"), timeout=2)
         self.remember(favourites=self.favourites)
 
-    def _config_with_favourites(self) -> Config:
-        from dataclasses import replace
-
-        app = replace(self.config.app, favourites=tuple(self.favourites), recent=tuple(self.recent))
-        return replace(self.config, app=app)
-
     # Sessions
 
     @work(exclusive=True, group="sessions")
@@ -259,23 +317,43 @@ class ChatApp(App[None]):
         from chat_tui.tui.screens.sessions import SessionBrowser
 
         chat = self.chat
-        chat.save()
-        result = await self.push_screen_wait(SessionBrowser(self.store, chat.session.id))
+        chat.save()  # only if it changed: the list should show the open session as it is
+        result = await self.push_screen_wait(SessionBrowser(self.store, chat))
         if result is None:
             return
-        action, session_id = result
+        _, session_id = result
+        if session_id == chat.session.id:
+            return  # already open
         try:
-            if action == "open":
-                await chat.open_session(self.store.load(session_id))
-            elif action == "delete":
-                moved = self.store.delete(session_id)
-                self.notify(f"Moved to the trash: {moved}", timeout=5)
-                if session_id == chat.session.id:
-                    await chat.action_new_conversation()
-            elif action == "rename":
-                await self._rename(session_id)
+            session = self.store.load(session_id)
+            await chat.open_session(session)
         except ChatTuiError as error:
             self.notify(neutralise(str(error)), severity="error", timeout=8)
+            return
+        await self._follow_session_target(session)
+
+    async def _follow_session_target(self, session: Session) -> None:
+        """Continue a reopened session on the provider and endpoint it was made with, or
+        say in words why that is not possible now (never a quiet change)."""
+        if not (session.provider and session.model):
+            return
+        saved = SavedTarget(session.provider, session.model, session.base_url)
+        current = self.backend.target
+        if current.saved == saved:
+            return
+        try:
+            target = await asyncio.to_thread(resolve_target, self.config, saved=saved)
+            await self.backend.switch(target)
+        except ChatTuiError as error:
+            self.notify(
+                neutralise(f"{error} Until then, replies come from {current.label}."),
+                title="Model",
+                severity="warning",
+                timeout=12,
+            )
+            return
+        self.chat.show_target()
+        self.notify(neutralise(f"This session continues on {target.label}."), timeout=3)
 
     @work(exclusive=True, group="sessions")
     async def action_rename_session(self) -> None:
@@ -290,12 +368,13 @@ class ChatApp(App[None]):
         if current is None and self.store is not None:
             old_title = self.store.load(session_id).title
         title = await self.push_screen_wait(AskText("New title for this session:", old_title))
-        if not title:
+        if title is None:
             return
-        if current is not None:
-            chat.rename_session(title)
-        elif self.store is not None:
-            self.store.rename(session_id, title)
+        try:
+            title = chat.rename_session(session_id, title)
+        except ChatTuiError as error:
+            self.notify(neutralise(str(error)), severity="error", timeout=6)
+            return
         self.notify(neutralise(f"Renamed to {title}"), timeout=2)
 
     def action_export(self) -> None:
@@ -310,8 +389,9 @@ class ChatApp(App[None]):
             AskText("System prompt for this session:", chat.session.system_prompt)
         )
         if value is not None:
-            chat.session.system_prompt = value
-            chat.save()
+            if value != chat.session.system_prompt:
+                chat.session.system_prompt = value
+                chat.save(changed=True)
             self.notify("System prompt set.", timeout=2)
 
     @work(exclusive=True, group="settings")
@@ -325,6 +405,7 @@ class ChatApp(App[None]):
         )
         if value is None:
             return
+        before = dict(chat.session.parameters)
         if not value.strip():
             chat.session.parameters.pop(name, None)
         else:
@@ -334,5 +415,5 @@ class ChatApp(App[None]):
                 self.notify(neutralise(f"Not changed: {error}."), severity="error", timeout=6)
                 return
             chat.session.parameters[name] = number
-        chat.save()
+        chat.save(changed=chat.session.parameters != before)
         self.notify(f"{name} = {chat.session.parameters.get(name, 'default')}", timeout=2)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from chat_tui import paths
 from chat_tui.backend import Backend
-from chat_tui.config import load, resolve_target
+from chat_tui.config import SavedTarget, config_with_target, load, resolve_target
 from chat_tui.sessions import Session, SessionStore
 
 
@@ -24,25 +25,40 @@ def pick_session(args: argparse.Namespace, store: SessionStore) -> Session | Non
     return None
 
 
+def has_terminal() -> bool:
+    """Whether keys can be read and the screen drawn: stdin and stdout are a terminal."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def launch(args: argparse.Namespace) -> int:
     config, problems = load()
     store = open_store(args, config.app.sessions_dir)
     session = pick_session(args, store)
-    model = args.model
-    if model is None and session is not None and session.provider and session.model:
-        model = f"{session.provider}/{session.model}"
-    target = resolve_target(config, model=model, base_url=args.base_url, api_key=args.api_key)
-    parameters: dict[str, float | int] = {}
-    if config.app.temperature is not None:
-        parameters["temperature"] = config.app.temperature
-    if config.app.max_tokens is not None:
-        parameters["max_tokens"] = config.app.max_tokens
-    if session is None:
-        session = Session(
-            provider=target.provider.name,
-            model=target.model,
-            system_prompt=config.app.system_prompt,
+    saved = None
+    if session is not None and session.provider and session.model:
+        saved = SavedTarget(session.provider, session.model, session.base_url)
+    target = resolve_target(
+        config, model=args.model, base_url=args.base_url, api_key=args.api_key, saved=saved
+    )
+    if getattr(args, "timeout", None) is not None:  # --timeout is this provider's read timeout
+        from dataclasses import replace
+
+        provider = replace(target.provider, read_timeout=args.timeout)
+        target = replace(target, provider=provider)
+    # An endpoint given by URL is a provider like any other: in the picker, the cycling
+    # keys and the status bar.
+    config = config_with_target(config, target)
+    # With no session to reopen, the chat screen starts a new one from the config's
+    # defaults, as Ctrl+N does; a reopened session keeps its own prompt and parameters.
+    if not has_terminal():
+        # Textual reads keys from stdin: on a pipe it would spin with a dead keyboard.
+        # (Checked after the session and target, whose errors are worth seeing anywhere.)
+        print(
+            "error: the full-screen app needs a terminal (stdin and stdout); for pipes and "
+            'scripts use: chat-tui ask "PROMPT"',
+            file=sys.stderr,
         )
+        return 2
     from chat_tui.tui.app import ChatApp
 
     app = ChatApp(
@@ -51,7 +67,6 @@ def launch(args: argparse.Namespace) -> int:
         store=store,
         session=session,
         theme=config.app.theme,
-        parameters=parameters,
         startup_problems=problems,
     )
     app.run()

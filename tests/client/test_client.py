@@ -221,7 +221,8 @@ async def test_cancelling_the_consumer_closes_the_connection(
 
 
 async def test_list_models(client: ChatClient) -> None:
-    assert await client.list_models() == ["mock-coder", "mock-gpt", "mock-reasoner"]
+    # In the server's order: the first is the one used when no model is named.
+    assert await client.list_models() == ["mock-gpt", "mock-reasoner", "mock-coder"]
 
 
 async def test_bearer_key_is_checked() -> None:

@@ -9,7 +9,16 @@ from types import MappingProxyType
 
 import pytest
 
-from chat_tui.config import PRESETS, Config, ProviderConfig, load, split_model_ref, target_for
+from chat_tui.config import (
+    PRESETS,
+    Config,
+    ProviderConfig,
+    SavedTarget,
+    config_with_target,
+    load,
+    split_model_ref,
+    target_for,
+)
 from chat_tui.config import resolve_target as resolve
 from chat_tui.config.model import AppSettings
 from chat_tui.errors import ConfigError
@@ -68,7 +77,7 @@ def test_base_url_flag_makes_a_custom_provider() -> None:
 def test_base_url_flag_takes_the_key_from_openai_api_key() -> None:
     target = resolve(PRESETS_ONLY, base_url="http://127.0.0.1:9/v1", env={"OPENAI_API_KEY": "sk-e"})
     assert target.api_key == "sk-e"
-    assert target.model == "default"
+    assert target.model == ""  # no made-up name: the endpoint's /models decides
     assert target.provider.local  # loopback: no key needed
 
 
@@ -259,3 +268,109 @@ def test_target_keeps_the_key_out_of_repr() -> None:
     target = resolve(PRESETS_ONLY, env={"OPENAI_API_KEY": "sk-secret"})
     assert "sk-secret" not in repr(target)
     assert replace(target, model="x").api_key == "sk-secret"
+
+
+# Issue 12: any OpenAI-compatible endpoint is a first-class provider
+
+
+def test_a_named_model_nothing_can_serve_is_an_error_not_the_demo() -> None:
+    with pytest.raises(ConfigError, match="Nothing configured can serve the model 'gpt-4o'"):
+        resolve(PRESETS_ONLY, model="gpt-4o", env={})
+    with pytest.raises(ConfigError, match="nosuchprov/foo"):
+        resolve(PRESETS_ONLY, model="nosuchprov/foo", env={})
+
+
+def test_the_demo_still_serves_its_own_models_and_a_first_run() -> None:
+    assert resolve(PRESETS_ONLY, env={}).provider.demo
+    assert resolve(PRESETS_ONLY, model="mock-reasoner", env={}).label == "demo/mock-reasoner"
+    assert resolve(PRESETS_ONLY, model="mock-gpt+echo", env={}).provider.demo
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://127.0.0.1:99999/v1", "Port out of range"),
+        ("http://[::1/v1", "Invalid IPv6 URL"),
+        ("localhost:8080", "http or https"),
+        ("", "http or https"),
+        ("http://127.0.0.1:0/v1", "port 0"),
+    ],
+)
+def test_bad_base_urls_say_what_and_where(url: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words) as caught:
+        resolve(PRESETS_ONLY, base_url=url, env={})
+    assert "--base-url" in str(caught.value)
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
+        resolve(PRESETS_ONLY, env={"OPENAI_BASE_URL": url or "nope"})
+
+
+def test_a_base_url_is_trimmed() -> None:
+    target = resolve(PRESETS_ONLY, base_url="  http://127.0.0.1:9/v1 \n", env={})
+    assert target.provider.base_url == "http://127.0.0.1:9/v1"
+
+
+def test_a_base_url_of_a_configured_provider_is_that_provider() -> None:
+    work = ProviderConfig("work", "http://10.0.0.5:8000/v1/", default_model="big")
+    config = Config(providers=MappingProxyType({**PRESETS, "work": work}))
+    target = resolve(config, base_url="http://10.0.0.5:8000/v1", env={})
+    assert target.label == "work/big"
+
+
+def test_a_session_reopens_on_its_own_endpoint_or_says_which_url_it_needs() -> None:
+    saved = resolve(PRESETS_ONLY, base_url="http://u:p@127.0.0.1:9/v1?k=1", model="m", env={})
+    assert saved.saved == SavedTarget("custom", "m", "http://127.0.0.1:9/v1")  # no secrets
+    with pytest.raises(ConfigError, match=r"at http://127\.0\.0\.1:9/v1, which is not configured"):
+        resolve(PRESETS_ONLY, saved=saved.saved, env={"OPENAI_API_KEY": "sk"})
+    again = resolve(
+        PRESETS_ONLY, saved=saved.saved, env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1/"}
+    )
+    assert again.label == "custom/m"
+    # A flag naming another model wins over the session's own.
+    assert resolve(PRESETS_ONLY, saved=saved.saved, model="ollama/x", env={}).label == "ollama/x"
+    # A session made on a configured provider needs that provider's key, and says which.
+    with pytest.raises(ConfigError, match="GROQ_API_KEY"):
+        resolve(PRESETS_ONLY, saved=SavedTarget("groq", "llama"), env={})
+    with pytest.raises(ConfigError, match="no provider 'gone'"):
+        resolve(PRESETS_ONLY, saved=SavedTarget("gone", "x"), env={})
+    # Never quietly the demo: a demo session reopens on the demo, others on their own.
+    assert resolve(PRESETS_ONLY, saved=SavedTarget("demo", "mock-gpt"), env={}).provider.demo
+
+
+def test_an_endpoint_given_by_url_joins_the_providers() -> None:
+    target = resolve(PRESETS_ONLY, base_url="http://127.0.0.1:9/v1", api_key="k", env={})
+    config = config_with_target(PRESETS_ONLY, target, env={})
+    assert config.providers["custom"].api_key == "k"
+    assert target_for(config, "custom/other", env={}).label == "custom/other"
+
+
+def test_openai_api_key_of_a_custom_endpoint_is_never_sent_to_openai() -> None:
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "gateway-key"}
+    target = resolve(PRESETS_ONLY, env=env)
+    config = config_with_target(PRESETS_ONLY, target, env=env)
+    assert config.providers["openai"].unusable_reason
+    with pytest.raises(ConfigError, match="key of OPENAI_BASE_URL"):
+        target_for(config, "openai/gpt-4o", env=env)
+
+
+def test_a_session_given_its_own_url_again_keeps_its_model() -> None:
+    saved = SavedTarget("custom", "served-b", "http://127.0.0.1:9/v1")
+    target = resolve(PRESETS_ONLY, base_url="http://127.0.0.1:9/v1/", saved=saved, env={})
+    assert target.label == "custom/served-b"
+    other = resolve(PRESETS_ONLY, base_url="http://127.0.0.1:10/v1", saved=saved, env={})
+    assert other.model == ""  # another endpoint: its own list decides
+
+
+def test_custom_model_refs_as_listed_are_accepted_and_spaces_refused() -> None:
+    # `chat-tui models` lists "custom/MODEL": given back, the model is MODEL.
+    target = resolve(PRESETS_ONLY, base_url="http://127.0.0.1:9/v1", model="custom/m1", env={})
+    assert target.model == "m1"
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    assert resolve(PRESETS_ONLY, model="custom/m1", env=env).model == "m1"
+    with pytest.raises(ConfigError, match="no spaces"):
+        resolve(PRESETS_ONLY, base_url="http://127.0.0.1:9/v1", model="custom/m1 *", env={})
+
+
+def test_secrets_in_a_base_url_are_never_shown() -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve(PRESETS_ONLY, base_url="ftp://user:hunter2@h/v1?key=TOPSECRET", env={})
+    assert "hunter2" not in str(caught.value) and "TOPSECRET" not in str(caught.value)

@@ -7,8 +7,10 @@ Pilot's ``press`` waits for the app to go idle after each key, which hides order
 
 from __future__ import annotations
 
+import pytest
 from textual import events
 
+from chat_tui.backend import Lease
 from chat_tui.mock_server import MockServer
 from chat_tui.sessions import Message, Session
 from chat_tui.sessions.codec import dumps, loads
@@ -88,17 +90,19 @@ async def test_temperature_nan_from_the_palette_is_refused_in_words() -> None:
             assert server.requests[-1].body["temperature"] == 0.5
 
 
-async def test_an_exception_in_the_reply_worker_is_shown_and_the_app_stays_usable() -> None:
+async def test_an_exception_in_the_reply_worker_is_shown_and_the_app_stays_usable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     async with MockServer() as server:
         app = make_app(server.base_url, "mock-gpt+echo")
         async with app.run_test(notifications=True) as pilot:
             await pilot.pause()
-            real_stream = app.backend.stream
 
             def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
                 raise RuntimeError("injected failure")
 
-            app.backend.stream = broken  # type: ignore[method-assign]
+            # Each reply streams on a lease of the backend's connection.
+            monkeypatch.setattr(Lease, "stream", broken)
             await pilot.press(*"first", "enter")
             await settle(pilot)
             screen = chat_screen(app)
@@ -107,7 +111,7 @@ async def test_an_exception_in_the_reply_worker_is_shown_and_the_app_stays_usabl
             assert "injected failure" in (reply.error or "")
             assert any("injected failure" in n.message for n in app._notifications)
             assert screen.status.state == "error"
-            app.backend.stream = real_stream  # type: ignore[method-assign]
+            monkeypatch.undo()
             await pilot.press(*"second", "enter")
             await settle(pilot)
             assert sent_prompts(server) == ["second"]

@@ -97,6 +97,108 @@ async def test_unreachable_provider_is_shown_not_hidden(tmp_path: Path) -> None:
             if isinstance(app.screen, ModelPicker):
                 break
         assert isinstance(app.screen, ModelPicker)
-        text = app.screen.query_one(".unavailable").render()
-        assert "one: unavailable" in str(text) and "Could not connect" in str(text)
+        from textual.widgets import OptionList
+
+        options = app.screen.query_one(OptionList)
+        shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any("one" in row and "unavailable: Could not connect" in row for row in shown)
         await pilot.press("escape")
+
+
+async def open_picker(pilot) -> ModelPicker:  # type: ignore[no-untyped-def]
+    await pilot.press("ctrl+l")
+    for _ in range(80):
+        await pilot.pause(0.05)
+        if isinstance(pilot.app.screen, ModelPicker):
+            break
+    screen = pilot.app.screen
+    assert isinstance(screen, ModelPicker)
+    await pilot.pause(0.1)
+    return screen
+
+
+async def test_the_picker_opens_on_the_current_model_and_never_offers_unusable_ones(
+    tmp_path: Path,
+) -> None:
+    from textual.widgets import OptionList
+
+    async with MockServer() as one, MockServer(models=("mock-gpt", "zeta")) as two:
+        providers = {
+            "one": ProviderConfig("one", one.base_url, local=True),
+            "two": ProviderConfig("two", two.base_url, local=True),
+            "groq": ProviderConfig(
+                "groq", "http://127.0.0.1:9/v1", api_key_env="NO_SUCH_KEY_VAR", models=("llama",)
+            ),
+        }
+        config = Config(providers=providers, path=tmp_path / "config.toml")
+        app = ChatApp(Backend(Target(providers["two"], "zeta")), config=config)
+        async with app.run_test(size=(100, 40), notifications=True) as pilot:
+            await pilot.pause()
+            picker = await open_picker(pilot)
+            options = picker.query_one(OptionList)
+            highlighted = options.get_option_at_index(options.highlighted or 0)
+            assert highlighted.id == "two/zeta"
+            shown = [options.get_option_at_index(i) for i in range(options.option_count)]
+            groq = next(option for option in shown if option.id == "groq/llama")
+            assert groq.disabled
+            assert "no API key: set NO_SUCH_KEY_VAR" in str(groq.prompt)
+            # Filtering to it and pressing Enter does not switch to it, and says why.
+            await pilot.press(*"groq/llama", "enter")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ModelPicker)
+            assert any("NO_SUCH_KEY_VAR" in n.message for n in app._notifications)
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            assert "two/zeta" in status_text(app)
+            # The list is asked once per session; Ctrl+R in the picker asks again.
+            cached = app._catalog
+            assert cached is not None
+            picker = await open_picker(pilot)
+            assert app._catalog is cached
+            await pilot.press("ctrl+r")
+            await pilot.pause(0.5)
+            assert app._catalog is not cached and app._catalog is not None
+            await pilot.press("escape")
+
+
+async def test_any_model_name_can_be_typed_into_the_picker(tmp_path: Path) -> None:
+    async with MockServer() as one, MockServer() as two:
+        app = two_provider_app(one, two, tmp_path)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await open_picker(pilot)
+            await pilot.press(*"not-listed-model", "enter")
+            await pilot.pause(0.2)
+            assert "one/not-listed-model" in status_text(app)
+            await send(pilot, "hi")
+            assert one.requests[-1].body["model"] == "not-listed-model"
+
+
+async def test_a_session_opened_from_the_browser_continues_on_its_own_model(
+    tmp_path: Path,
+) -> None:
+    from chat_tui.sessions import Message, Session, SessionStore
+
+    store = SessionStore(tmp_path / "sessions")
+    mine = Session(title="made on two", provider="two", model="mock-coder")
+    mine.add(Message("user", "hello"))
+    store.save(mine)
+    gone = Session(title="made on a gone provider", provider="gone", model="x")
+    gone.add(Message("user", "hi"))
+    store.save(gone)
+    async with MockServer() as one, MockServer() as two:
+        app = two_provider_app(one, two, tmp_path)
+        app.store = store
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await pilot.pause()
+            for title, expected in (("made on two", "two/mock-coder"), ("gone", "two/mock-coder")):
+                await pilot.press("ctrl+s")
+                await pilot.pause(0.3)
+                await pilot.press(*title, "enter")
+                for _ in range(40):
+                    await pilot.pause(0.05)
+                    if expected in status_text(app):
+                        break
+                assert expected in status_text(app)
+            assert any("no provider 'gone'" in n.message for n in app._notifications)
+            assert store.load(gone.id).provider == "gone"  # not quietly changed

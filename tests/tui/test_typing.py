@@ -62,7 +62,10 @@ class App:
             self.terminal.pump(0.01)
 
     def wait_idle(self) -> None:
-        self.terminal.wait_for(lambda text: "idle" in text and "streaming" not in text, 15)
+        """Until a reply has ended: "idle" alone is also what the bar says before the
+        first reply has begun to stream, and an Enter then would (rightly) be refused."""
+        self.terminal.wait_for(lambda text: "idle" in text and "ttft" in text, 15)
+        self.settle(0.1)
 
     def screen(self) -> str:
         return self.terminal.text()
@@ -113,12 +116,13 @@ def test_enter_while_a_reply_streams_keeps_the_text(server: MockServer, tmp_path
         app.type("first prompt here\r")
         app.wait_for_prompts(1)
         app.terminal.wait_for(lambda text: "streaming" in text, 10)
-        app.type("second prompt\r")
+        app.type("second prompt\rthird line")
         app.terminal.wait_for(lambda text: "still streaming" in text, 5)
         app.wait_idle()
         assert app.prompts() == ["first prompt here"]
         app.type("\r")
-        assert app.wait_for_prompts(2) == ["first prompt here", "second prompt"]
+        # What was typed after the refused Enter is on a line of its own, not run into it.
+        assert app.wait_for_prompts(2) == ["first prompt here", "second prompt\nthird line"]
     finally:
         app.close()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -17,13 +18,18 @@ from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
-from chat_tui.backend import Backend
+from chat_tui.backend import Backend, Lease
 from chat_tui.client.retry import MAX_RETRIES
-from chat_tui.errors import SessionFileError
+from chat_tui.config import Config, conversation_defaults
+from chat_tui.errors import ChatTuiError, SessionFileError
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import Message, Session, SessionStore, Usage
 from chat_tui.tui.widgets.code_block import CodeBlock
-from chat_tui.tui.widgets.conversation import Conversation, ReplyOutcome
+from chat_tui.tui.widgets.conversation import (
+    Conversation,
+    ReplyOutcome,
+    describe_error,
+)
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.status_bar import StatusBar
@@ -38,6 +44,8 @@ WINDOW = 40
 EDITING_HINT = "Editing the last prompt: Enter replaces the last exchange, Esc cancels"
 
 CONTINUE_PROMPT = "Continue exactly where your last reply stopped."
+#: How a reply may have ended for F5 to continue it.
+CONTINUABLE = frozenset({"stopped", "cut_off", "length"})
 
 WELCOME = Content.assemble(
     Content.styled("chat-tui\n\n", "bold $text-primary"),
@@ -49,6 +57,30 @@ WELCOME = Content.assemble(
 def estimate_tokens(text: str) -> int:
     """A rough token count (about four characters a token) for servers that send no usage."""
     return max(1, len(text) // 4) if text else 0
+
+
+#: The status bar's state once a reply has ended, by how it ended.
+REPLY_STATES = {
+    "complete": "idle",
+    "tool_calls": "idle",
+    "stopped": "stopped",
+    "length": "stopped",
+    "content_filter": "stopped",
+}
+
+
+@dataclass
+class InFlight:
+    """A reply on its way: its message in the session, the target it streams from, the
+    request's text (for an estimate of the prompt's tokens when the server sends no usage),
+    its connection, and its widget and live outcome once the conversation has them."""
+
+    message: Message
+    label: str
+    prompt_text: str
+    lease: Lease | None = None
+    view: AssistantMessage | None = None
+    outcome: ReplyOutcome | None = None
 
 
 class ChatScreen(ReportsWorkerErrors, Screen[None]):
@@ -83,23 +115,39 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         self.backend = backend
         self.store = store
         self.session = session or self._new_session()
-        if parameters:
+        if parameters and session is None:
+            # Only a new conversation takes defaults: an opened session keeps what it has.
             for key, value in parameters.items():
                 self.session.parameters.setdefault(key, value)
-        self.conversation_tokens = 0
-        self.conversation_estimated = False
+        #: Whether the session differs from its file: only then is it saved.
+        self._dirty = False
         self._unmounted_older: list[Message] = []
-        self._streaming_message: Message | None = None
-        self._live_outcome: ReplyOutcome | None = None
+        #: The reply in flight, from the moment it is added to the session until recorded.
+        self._reply: InFlight | None = None
         self._last_save = 0.0
+        #: The draft the open session came with, and the box's text once it was shown: the
+        #: box may normalise it (line endings), and showing it is no change by the user.
+        self._draft_shown: tuple[str, str] = ("", "")
+        #: True while open_session replaces the session (the box's text is in between).
+        self._switching = False
         #: While the last prompt is being edited: the draft it pushed aside.
         self._edit_draft: str | None = None
         #: The exchange the last edit replaced, for "Undo edit": (index, messages).
         self._replaced: tuple[int, list[Message]] | None = None
 
     def _new_session(self) -> Session:
-        target = self.backend.target
-        return Session(provider=target.provider.name, model=target.model)
+        """A new conversation: the current target, and the config's system prompt and
+        parameters (the one place a session is built from the config)."""
+        saved = self.backend.target.saved
+        config = getattr(self.app, "config", None)
+        defaults = conversation_defaults(config if isinstance(config, Config) else Config())
+        return Session(
+            provider=saved.provider,
+            model=saved.model,
+            base_url=saved.base_url,
+            system_prompt=defaults.system_prompt,
+            parameters=dict(defaults.parameters),
+        )
 
     def compose(self) -> ComposeResult:
         with Conversation(id="conversation"):
@@ -133,12 +181,48 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self.call_after_refresh(self.post_message, self.Ready())
 
     def on_unmount(self) -> None:
+        reply = self._reply
+        if reply is not None:
+            # Quitting stops the reply: keep the partial as stopped, not as a reply that was
+            # still streaming (which reopens as cut off).
+            self._reply = None
+            outcome = reply.outcome or ReplyOutcome()
+            if outcome.status == "streaming":
+                outcome.status = "stopped"
+            self._record(reply, outcome)
         self.save()
 
     def show_target(self) -> None:
         status = self.status
-        status.target = neutralise(self.backend.target.label)
+        label = self.backend.target.label
+        reply = self._reply
+        if reply is not None and reply.label != label:
+            # Switched while a reply streams: it finishes where it started ("old → new"),
+            # the next prompt goes to the new target. Said first, where 80 columns keep it.
+            label = f"{reply.label} → {label}"
+        status.target = neutralise(label)
         status.detail = DEMO_HINT if self.backend.is_demo else ""
+
+    def target_switched(self) -> str | None:
+        """The backend now points at another model: the session follows it (a setting the
+        user changed) and the status bar says so. Returns the model the reply in flight
+        still streams from, when that is another one."""
+        saved = self.backend.target.saved
+        session = self.session
+        if (session.provider, session.model, session.base_url) != (
+            saved.provider,
+            saved.model,
+            saved.base_url,
+        ):
+            session.provider, session.model = saved.provider, saved.model
+            session.base_url = saved.base_url
+            self._dirty = True
+        self.show_target()
+        reply = self._reply
+        label = self.backend.target.label
+        if reply is not None and self.conversation.streaming and reply.label != label:
+            return reply.label
+        return None
 
     # Sessions
 
@@ -146,14 +230,15 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         """Mount the session's recent messages; older ones wait until scrolled to."""
         session = self.session
         self.status.session_name = neutralise(session.title)
-        self.prompt.prompt_history = [m.content for m in session.messages if m.role == "user"]
-        if session.draft or self.prompt.text:
-            # Never wipe what the user has already typed into the box.
-            self.prompt.set_text(session.draft or self.prompt.text)
-        self.conversation_tokens = sum(
-            m.usage.total_tokens for m in session.messages if m.usage is not None
-        )
-        self.status.conversation_tokens = self.conversation_tokens or None
+        prompt = self.prompt
+        prompt.prompt_history = [m.content for m in session.messages if m.role == "user"]
+        # Each session has its own draft (open_session carries over text that has no
+        # session to stay with).
+        if prompt.text != session.draft:
+            prompt.set_text(session.draft)
+        self._draft_shown = (session.draft, prompt.text)
+        replies = [m for m in session.messages if m.role == "assistant"]
+        self._show_figures(replies[-1] if replies else None)
         if not session.messages:
             return
         self.query_one("#welcome").display = False
@@ -171,6 +256,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
                 reasoning=message.reasoning,
                 status=message.status,
                 error=message.error,
+                finish_reason=message.finish_reason,
+                warning=message.warning,
             )
         return UserMessage(message.content)
 
@@ -192,19 +279,25 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
 
         self.call_after_refresh(keep_place)
 
-    def save(self) -> None:
-        """Save the session now (a failure is reported, never fatal)."""
+    def save(self, *, changed: bool = False) -> None:
+        """Save the session if it differs from its file; ``changed`` says the caller just
+        changed it. Viewing, browsing and quitting never rewrite a file. A failure is
+        reported, never fatal."""
+        if changed:
+            self._dirty = True
         # An empty conversation is not worth a file; its draft goes with the first prompt.
         if self.store is None or self.session.read_only or not self.session.messages:
             return
-        self._sync_streaming_message()
-        with suppress(NoMatches):  # at unmount the prompt may already be gone
-            self.session.draft = self.prompt.text
+        self._sync_reply()
+        self._take_draft()
+        if not self._dirty:
+            return
         try:
             result = self.store.save(self.session)
         except (OSError, SessionFileError) as error:
             self.notify(f"Could not save the session: {error}", severity="error", timeout=8)
             return
+        self._dirty = False
         self._last_save = time.monotonic()
         if result.conflict_copy_of:
             self.notify(
@@ -216,36 +309,110 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self.status.session_name = neutralise(self.session.title)
 
     def _autosave(self) -> None:
-        if self._streaming_message is not None:
+        if self._reply is not None:
             self.save()
 
-    def _sync_streaming_message(self) -> None:
-        message, outcome = self._streaming_message, self._live_outcome
-        if message is not None and outcome is not None:
+    def _sync_reply(self) -> None:
+        """Copy the streaming reply's text so far into its message."""
+        reply = self._reply
+        if reply is None or reply.outcome is None:
+            return
+        message, outcome = reply.message, reply.outcome
+        if message.content != outcome.content or message.reasoning != outcome.reasoning:
             message.content = outcome.content
             message.reasoning = outcome.reasoning
+            self._dirty = True
+
+    def _take_draft(self) -> None:
+        """Keep the box's text as the session's draft. Showing a session's own draft is no
+        change, even where the box normalised it."""
+        if self._switching:
+            return  # open_session decides whose draft the box's text is
+        try:
+            text = self.prompt.text
+        except NoMatches:  # at unmount the prompt may already be gone
+            return
+        original, shown = self._draft_shown
+        draft = original if text == shown else text
+        if draft != self.session.draft:
+            self.session.draft = draft
+            self._dirty = True
 
     @on(TextArea.Changed, "#prompt")
     def remember_draft(self) -> None:
-        self.session.draft = self.prompt.text
+        self._take_draft()
 
-    async def open_session(self, session: Session) -> None:
-        """Replace the conversation on screen with another saved session."""
-        await self._stop_and_wait()
-        self.save()
-        await self.conversation.clear()
-        await self.conversation.mount(Static(WELCOME, id="welcome"))
+    def _keeps_draft(self) -> bool:
+        """Whether the box's text will be saved with the open session."""
+        return self.store is not None and not self.session.read_only and bool(self.session.messages)
+
+    async def open_session(self, session: Session, *, discard_current: bool = False) -> None:
+        """Replace the conversation on screen with another session. The open one is saved
+        if it changed, unless ``discard_current`` (it was deleted: deleting is final).
+
+        The box's text stays with the session it was typed in; text that no file would keep
+        (an empty conversation's, a deleted one's) moves to the new session instead, and so
+        does whatever is typed while the switch is under way.
+        """
+        # The box's text as the switch begins is the open session's draft; keys typed
+        # from here on (a fast burst after Ctrl+N) belong to the session being opened.
+        self._take_draft()
+        before = self.prompt.text
+        self._switching = True
+        try:
+            await self._stop_and_wait()
+            moves = discard_current or not self._keeps_draft()
+            if not moves:
+                self.save()
+            await self.conversation.clear()
+            await self.conversation.mount(Static(WELCOME, id="welcome"))
+        finally:
+            self._switching = False
+        # Nothing is awaited from here until _show_session has put the draft in the box.
+        now = self.prompt.text
+        kept = "" if moves else before  # what stays behind as the old session's draft
+        typed = now[len(kept) :] if now.startswith(kept) else now
         self._edit_draft = None
         self._replaced = None
         self.session = session
+        self._dirty = False
+        if typed.strip():
+            session.draft = f"{session.draft}\n{typed}" if session.draft.strip() else typed
+            self._dirty = True
         self._reset_figures()
         await self._show_session()
         self.prompt.focus()
 
-    def rename_session(self, title: str) -> None:
-        self.session.title = title.strip() or self.session.title
-        self.status.session_name = neutralise(self.session.title)
-        self.save()
+    @property
+    def open_session_id(self) -> str:
+        return self.session.id
+
+    def rename_session(self, session_id: str, title: str) -> str:
+        """Give a session a new title (one line); returns it. A title with nothing visible
+        in it is refused with a ChatTuiError, and the old title stays everywhere."""
+        clean = " ".join(title.split())
+        if not clean:
+            raise ChatTuiError("Not renamed: a title needs at least one visible character.")
+        if session_id == self.session.id:
+            if clean != self.session.title:
+                self.session.title = clean
+                self.status.session_name = neutralise(clean)
+                self.save(changed=True)
+        elif self.store is not None:
+            self.store.rename(session_id, clean)
+        return clean
+
+    async def delete_session(self, session_id: str) -> Path:
+        """Move a saved session to the trash; returns where it went. Deleting the open
+        session is final: it is not saved again, and a new conversation takes its place."""
+        if self.store is None:
+            raise SessionFileError("sessions are not kept in this run")
+        if session_id != self.session.id:
+            return self.store.delete(session_id)
+        await self._stop_and_wait()
+        moved = self.store.delete(session_id)
+        await self.open_session(self._new_session(), discard_current=True)
+        return moved
 
     # Sending and streaming
 
@@ -293,31 +460,58 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         await self.action_edit_last()
 
     async def _send(self, text: str) -> None:
+        # Before anything is awaited: no frame may show the prompt sent and the app idle.
+        self.status.state = "connecting"
         self.query_one("#welcome").display = False
         self.session.add(Message("user", text))
         self.session.draft = ""
+        self._draft_shown = ("", "")
+        self._dirty = True
         self.status.session_name = neutralise(self.session.title)
         await self.conversation.add_user(text)
         await self._start_reply()
 
     async def _start_reply(self) -> None:
+        if self._reply is not None:
+            # The last reply's worker ended but its ReplyFinished is still queued.
+            await self._end_reply()
         self.prompt.awaiting_reply = True
-        await self.backend.start()
+        self.status.state = "connecting"
+        try:
+            await self.backend.start()
+        except ChatTuiError as error:
+            # No usable model or endpoint (e.g. an endpoint that lists no models): the reply
+            # fails in words like any other, and Ctrl+R tries again.
+            failure: ChatTuiError | None = error
+        else:
+            failure = None
         messages = self.session.history()
         target = self.backend.target
-        self.session.provider, self.session.model = target.provider.name, target.model
+        saved = target.saved
+        self.session.provider, self.session.model = saved.provider, saved.model
+        self.session.base_url = saved.base_url
         reply = Message("assistant", "", model=target.label, status="streaming")
         self.session.add(reply)
-        self._streaming_message = reply
-        self._live_outcome = None
-        self.save()
+        # The reply keeps this connection until it ends, whatever model is picked meanwhile.
+        lease = self.backend.lease() if failure is None else None
+        in_flight = InFlight(
+            reply, target.label, "".join(m["content"] for m in messages), lease=lease
+        )
+        self._reply = in_flight
+        self.save(changed=True)
         status = self.status
-        status.state = "connecting"
         status.time_to_first_token = None
         status.tokens_per_second = None
         parameters = dict(self.session.parameters)
-        await self.conversation.start_reply(
-            lambda: self.backend.stream(messages, **parameters), model=target.label
+
+        def open_stream() -> Any:
+            if failure is not None:
+                raise failure
+            assert lease is not None
+            return lease.stream(messages, **parameters)
+
+        in_flight.view, in_flight.outcome = await self.conversation.start_reply(
+            open_stream, model=target.label
         )
 
     @on(Conversation.ReplyStarted)
@@ -339,60 +533,87 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
     def reply_progressed(self, event: Conversation.ReplyProgressed) -> None:
         status = self.status
         metrics = event.outcome.metrics
-        self._live_outcome = event.outcome
         status.time_to_first_token = metrics.time_to_first_token
         status.tokens_per_second = metrics.tokens_per_second
         status.reply_tokens = metrics.reported_completion_tokens or metrics.tokens
         status.reply_estimated = metrics.reported_completion_tokens is None
 
     @on(Conversation.ReplyFinished)
-    def reply_finished(self, event: Conversation.ReplyFinished) -> None:
-        outcome = event.outcome
-        status = self.status
-        message = self._streaming_message
-        self._streaming_message = self._live_outcome = None
+    async def reply_finished(self, event: Conversation.ReplyFinished) -> None:
+        reply = self._reply
+        if reply is None or event.message is not reply.view:
+            return  # recorded already, when the reply was stopped and waited for
+        await self._end_reply()
+
+    async def _end_reply(self) -> None:
+        """Record how the reply in flight ended, show it, save it, release its connection.
+        Its worker has ended, or never ran (then the reply counts as stopped)."""
+        reply, self._reply = self._reply, None
+        if reply is None:
+            return
         self.prompt.awaiting_reply = False
+        outcome = reply.outcome or ReplyOutcome()
+        if outcome.status == "streaming":
+            outcome.status = "stopped"
+            if reply.view is not None and reply.view.status == "streaming":
+                await reply.view.finish("stopped")
+        self._record(reply, outcome)
+        status = self.status
+        status.time_to_first_token = outcome.metrics.time_to_first_token
+        status.tokens_per_second = outcome.metrics.tokens_per_second
+        status.state = REPLY_STATES.get(reply.message.ending, "error")
+        self._show_figures(reply.message)
+        self.show_target()
+        self.save()
+        if reply.lease is not None:
+            await self.backend.release(reply.lease)
+
+    def _record(self, reply: InFlight, outcome: ReplyOutcome) -> None:
+        """Write how a reply ended into its message in the session."""
+        message = reply.message
+        message.content = outcome.content
+        message.reasoning = outcome.reasoning
+        message.status = outcome.status  # type: ignore[assignment]
+        message.error = describe_error(outcome.error)
+        message.finish_reason = outcome.finish_reason
+        message.warning = outcome.warning
         if outcome.usage is not None:
-            usage = Usage(
+            message.usage = Usage(
                 outcome.usage.prompt_tokens,
                 outcome.usage.completion_tokens,
                 outcome.usage.total_tokens,
             )
-            self.conversation_tokens += usage.total_tokens
-        elif not (outcome.content or outcome.reasoning):
-            usage = Usage()
-        else:
+        elif outcome.content or outcome.reasoning:
+            # The request's own text, never the reply's: that is what the prompt was.
+            prompt = estimate_tokens(reply.prompt_text)
             completion = estimate_tokens(outcome.content + outcome.reasoning)
-            prompt = estimate_tokens("".join(m["content"] for m in self.session.history()))
-            usage = Usage(prompt, completion, prompt + completion, estimated=True)
-            self.conversation_tokens += usage.total_tokens
-            self.conversation_estimated = True
-        if message is not None:
-            message.content = outcome.content
-            message.reasoning = outcome.reasoning
-            message.status = outcome.status  # type: ignore[assignment]
-            message.error = str(outcome.error) if outcome.error else None
-            message.finish_reason = outcome.finish_reason
-            message.usage = usage if outcome.content or outcome.usage else None
-        status.reply_tokens = usage.completion_tokens
-        status.reply_estimated = usage.estimated
-        status.conversation_tokens = self.conversation_tokens
-        status.conversation_estimated = self.conversation_estimated
-        status.time_to_first_token = outcome.metrics.time_to_first_token
-        status.tokens_per_second = outcome.metrics.tokens_per_second
-        status.state = {"complete": "idle", "stopped": "stopped"}.get(outcome.status, "error")
-        self.show_target()
-        self.save()
+            message.usage = Usage(prompt, completion, prompt + completion, estimated=True)
+        else:
+            message.usage = None
+        self._dirty = True
+
+    def _show_figures(self, last_reply: Message | None) -> None:
+        """Token figures from the saved usage of the session's messages, so that a reply
+        that is regenerated or edited away no longer counts, and a reopened session shows
+        what it showed before (estimates keep their ``~``)."""
+        status = self.status
+        usages = [m.usage for m in self.session.messages if m.usage is not None]
+        status.conversation_tokens = sum(u.total_tokens for u in usages) or None
+        status.conversation_estimated = any(u.estimated for u in usages)
+        usage = last_reply.usage if last_reply is not None else None
+        status.reply_tokens = usage.completion_tokens if usage is not None else None
+        status.reply_estimated = usage.estimated if usage is not None else False
 
     async def _stop_and_wait(self) -> None:
+        """Stop the reply in flight, if any, and record how it ended before going on."""
         if self.conversation.streaming:
             self.conversation.cancel_reply()
             await self.conversation.workers.wait_for_complete()
             await self.app.animator.wait_until_complete()
+        if self._reply is not None:
+            await self._end_reply()
 
     def _reset_figures(self) -> None:
-        self.conversation_tokens = 0
-        self.conversation_estimated = False
         status = self.status
         status.state = "idle"
         status.reply_tokens = None
@@ -410,28 +631,63 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         elif self.focused is not self.prompt:
             self.prompt.focus()
 
+    def _refuse_action(self, key: str, what: str) -> bool:
+        """Say why ``key`` does nothing now, if it cannot act; True when it cannot."""
+        if self.conversation.streaming:
+            self.notify(
+                f"A reply is still streaming: Esc stops it, then {key} {what}.",
+                severity="warning",
+                timeout=4,
+            )
+            return True
+        if self.session.read_only:
+            self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
+            return True
+        return False
+
     async def action_regenerate(self) -> None:
-        if self.conversation.streaming or self.session.read_only:
+        if self._refuse_action("Ctrl+R", "asks again"):
             return
+        await self._stop_and_wait()
         messages = self.session.messages
         if messages and messages[-1].role == "assistant":
+            # The replaced reply goes, and its tokens with it (figures come from messages).
             messages.pop()
+            self._dirty = True
             last = self.conversation.last_of(AssistantMessage)
             if last is not None:
                 await last.remove()
         if messages and messages[-1].role == "user":
             await self._start_reply()
+        else:
+            self.notify("There is no prompt to ask again yet.", timeout=3)
 
     async def action_continue_reply(self) -> None:
-        """Ask the model to carry on from a reply that was stopped or cut off."""
+        """Ask the model to carry on from a reply that was stopped or cut off (by the
+        connection, by Esc, or by the token limit)."""
+        if self._refuse_action("F5", "continues it"):
+            return
+        await self._stop_and_wait()
         messages = self.session.messages
-        if self.conversation.streaming or self.session.read_only:
+        last = messages[-1] if messages and messages[-1].role == "assistant" else None
+        if last is None:
+            self.notify("There is no reply to continue.", severity="warning", timeout=3)
             return
-        if not messages or messages[-1].role != "assistant" or not messages[-1].content:
-            self.notify("There is no partial reply to continue.", severity="warning", timeout=3)
+        ending = last.ending
+        if not last.content:
+            reason = (
+                "was stopped before the server answered"
+                if ending == "stopped"
+                else "has no text to continue from"
+            )
+            self.notify(f"The last reply {reason}: Ctrl+R asks again.", timeout=4)
             return
-        if messages[-1].status not in ("stopped", "cut_off"):
-            self.notify("The last reply is complete; Ctrl+R asks again.", timeout=3)
+        if ending not in CONTINUABLE:
+            why = {
+                "content_filter": "was stopped by the provider's content filter",
+                "tool_calls": "ended with a tool call",
+            }.get(ending, "is complete")
+            self.notify(f"The last reply {why}; Ctrl+R asks again.", timeout=3)
             return
         await self._send(CONTINUE_PROMPT)
 
@@ -484,6 +740,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
                 await view.remove()
             self._replaced = (index, self.session.messages[index:])
             del self.session.messages[index:]
+            self._dirty = True
             self.notify("Replaced the last exchange; 'Undo edit' (Ctrl+P) brings it back.")
         if draft:
             self.prompt.give_back(draft)
@@ -502,7 +759,9 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         self.session.messages.extend(replaced)
         await self.conversation.mount_all([self._widget_for(m) for m in replaced])
         self.conversation.scroll_end(animate=False)
-        self.save()
+        replies = [m for m in self.session.messages if m.role == "assistant"]
+        self._show_figures(replies[-1] if replies else None)
+        self.save(changed=True)
         self.notify("Swapped the earlier exchange back in; 'Undo edit' again swaps back.")
 
     async def action_new_conversation(self) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from textual import on
+from contextlib import suppress
+from pathlib import Path
+from typing import Protocol
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -10,14 +14,27 @@ from textual.content import Content
 from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
+from chat_tui.errors import ChatTuiError
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import SessionStore, SessionSummary, UnreadableSession
 from chat_tui.tui.screens.filter_list import FilterListScreen
 from chat_tui.tui.widgets.ordered_keys import OrderedInput
 
-BrowserResult = tuple[str, str] | None  # (action, session id or path)
+BrowserResult = tuple[str, str] | None  # ("open", session id)
+
+
+class SessionActions(Protocol):
+    """What the browser asks of the screen that holds the open session: deleting or
+    renaming the open one is not a matter of files alone."""
+
+    @property
+    def open_session_id(self) -> str: ...
+
+    async def delete_session(self, session_id: str) -> Path: ...
+
+    def rename_session(self, session_id: str, title: str) -> str: ...
 
 
 class SessionFilter(OrderedInput):
@@ -30,7 +47,8 @@ class SessionFilter(OrderedInput):
 
 
 class SessionBrowser(FilterListScreen[BrowserResult]):
-    """Newest first; type to filter over titles and message text; Enter opens."""
+    """Newest first; type to filter over titles and message text; Enter opens. Deleting
+    and renaming happen here, and the list stays open, refreshed."""
 
     BINDINGS = [
         Binding("ctrl+d", "delete", "Delete"),
@@ -47,11 +65,13 @@ class SessionBrowser(FilterListScreen[BrowserResult]):
     SessionBrowser .hint { color: $text-muted; }
     """
 
-    def __init__(self, store: SessionStore, current_id: str) -> None:
+    def __init__(self, store: SessionStore, actions: SessionActions) -> None:
         super().__init__()
         self.store = store
-        self.current_id = current_id
+        self.actions = actions
         self.entries: list[SessionSummary | UnreadableSession] = []
+        #: What the list shows now (all entries, or those matching the filter).
+        self.shown: list[SessionSummary | UnreadableSession] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -67,9 +87,15 @@ class SessionBrowser(FilterListScreen[BrowserResult]):
         self._show(self.entries)
         self.query_one(Input).focus()
 
-    def _show(self, entries: list[SessionSummary | UnreadableSession]) -> None:
+    def _show(
+        self, entries: list[SessionSummary | UnreadableSession], highlight: str | int = 0
+    ) -> None:
+        """Fill the list; highlight the entry with option id ``highlight``, or the one at
+        that index (kept in range)."""
+        self.shown = entries
         options = self.query_one(OptionList)
         options.clear_options()
+        current_id = self.actions.open_session_id
         for entry in entries:
             if isinstance(entry, SessionSummary):
                 label = Content.assemble(
@@ -79,26 +105,34 @@ class SessionBrowser(FilterListScreen[BrowserResult]):
                         f"  {neutralise(entry.model or '')} · {entry.message_count} messages",
                         "$text-muted",
                     ),
-                    Content.styled(
-                        "  (open)" if entry.id == self.current_id else "", "$text-success"
-                    ),
+                    Content.styled("  (open)" if entry.id == current_id else "", "$text-success"),
                 )
                 options.add_option(Option(label, id=f"id:{entry.id}"))
             else:
+                # Not disabled: a disabled option cannot be reached with the keys, and the
+                # user should be able to get to it and be told why it does not open.
                 label = Content.assemble(
                     Content.styled("unreadable  ", "$text-error"),
                     Content(neutralise(f"{entry.path.name}: {entry.reason}")),
                 )
-                options.add_option(Option(label, id=f"bad:{entry.path}", disabled=True))
-        if entries:
-            options.highlighted = 0
+                options.add_option(Option(label, id=f"bad:{entry.path}"))
+        if not entries:
+            return
+        index = highlight if isinstance(highlight, int) else 0
+        if isinstance(highlight, str):
+            with suppress(OptionDoesNotExist):
+                index = options.get_option_index(highlight)
+        options.highlighted = max(0, min(len(entries) - 1, index))
 
     @on(Input.Changed)
-    def filter_sessions(self, event: Input.Changed) -> None:
-        query = event.value.strip()
+    def filter_sessions(self) -> None:
+        self._show(self._matching())
+
+    def _matching(self) -> list[SessionSummary | UnreadableSession]:
+        """The entries that match the filter box, best title matches first."""
+        query = self.query_one(Input).value.strip()
         if not query:
-            self._show(self.entries)
-            return
+            return self.entries
         matcher = Matcher(query)
         by_title = [
             (matcher.match(e.title), e) for e in self.entries if isinstance(e, SessionSummary)
@@ -107,37 +141,90 @@ class SessionBrowser(FilterListScreen[BrowserResult]):
         for entry in self.store.search(query):
             if all(entry.id != e.id for e in found):
                 found.append(entry)
-        self._show(list(found))
+        return list(found)
 
-    def _highlighted_id(self) -> str | None:
-        option_id = self.highlighted_id() or ""
-        return option_id[3:] if option_id.startswith("id:") else None
+    def _reload(self, highlight: str | int) -> None:
+        """Read the folder again and show it through the same filter."""
+        self.entries = self.store.list()
+        self._show(self._matching(), highlight)
+
+    def _highlighted(self) -> SessionSummary | UnreadableSession | None:
+        options = self.query_one(OptionList)
+        index = options.highlighted
+        if index is None or not 0 <= index < len(self.shown):
+            return None
+        return self.shown[index]
+
+    def _open(self, entry: SessionSummary | UnreadableSession | None) -> None:
+        if isinstance(entry, SessionSummary):
+            self.dismiss(("open", entry.id))
+        elif isinstance(entry, UnreadableSession):
+            self.notify(
+                neutralise(f"{entry.path.name} cannot be opened: {entry.reason}"),
+                title="Unreadable session",
+                severity="warning",
+                timeout=8,
+            )
 
     @on(Input.Submitted)
     def open_highlighted(self) -> None:
-        if (session_id := self._highlighted_id()) is not None:
-            self.dismiss(("open", session_id))
+        self._open(self._highlighted())
 
     @on(OptionList.OptionSelected)
     def open_selected(self, event: OptionList.OptionSelected) -> None:
-        option_id = event.option.id or ""
-        if option_id.startswith("id:"):
-            self.dismiss(("open", option_id[3:]))
+        if 0 <= event.option_index < len(self.shown):
+            self._open(self.shown[event.option_index])
 
-    def action_delete(self) -> None:
-        session_id = self._highlighted_id()
-        if session_id is None:
+    def _refuse_unreadable(self, entry: UnreadableSession, what: str) -> None:
+        self.notify(
+            neutralise(
+                f"{entry.path.name} is unreadable ({entry.reason}), so it is left alone: "
+                f"chat-tui does not {what} a file it cannot read."
+            ),
+            severity="warning",
+            timeout=8,
+        )
+
+    @work(exclusive=True, group="browser", exit_on_error=False)
+    async def action_delete(self) -> None:
+        entry = self._highlighted()
+        if isinstance(entry, UnreadableSession):
+            self._refuse_unreadable(entry, "move")
             return
+        if entry is None:
+            return
+        index = self.query_one(OptionList).highlighted or 0
+        title = entry.title or "Untitled"
+        if not await self.app.push_screen_wait(
+            Confirm(f"Move the session “{title}” to the trash?")
+        ):
+            return
+        try:
+            moved = await self.actions.delete_session(entry.id)
+        except (ChatTuiError, OSError) as error:
+            self.notify(neutralise(str(error)), severity="error", timeout=8)
+            return
+        self.notify(neutralise(f"Moved “{title}” to the trash: {moved}"), timeout=5)
+        self._reload(index)
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.dismiss(("delete", session_id))
-
-        self.app.push_screen(Confirm(f"Move this session to the trash?\n{session_id}"), confirmed)
-
-    def action_rename(self) -> None:
-        if (session_id := self._highlighted_id()) is not None:
-            self.dismiss(("rename", session_id))
+    @work(exclusive=True, group="browser", exit_on_error=False)
+    async def action_rename(self) -> None:
+        entry = self._highlighted()
+        if isinstance(entry, UnreadableSession):
+            self._refuse_unreadable(entry, "rename")
+            return
+        if entry is None:
+            return
+        title = await self.app.push_screen_wait(AskText("New title for this session:", entry.title))
+        if title is None:
+            return
+        try:
+            new_title = self.actions.rename_session(entry.id, title)
+        except (ChatTuiError, OSError) as error:
+            self.notify(neutralise(str(error)), severity="error", timeout=6)
+            return
+        self.notify(neutralise(f"Renamed to {new_title}"), timeout=2)
+        self._reload(f"id:{entry.id}")
 
 
 class Confirm(ModalScreen[bool]):

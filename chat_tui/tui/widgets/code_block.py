@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
 
+from chat_tui.tui.widgets.prose_view import LaidOutOnce, reserved_height
 
-class CodeBlock(Widget):
+
+class CodeBlock(LaidOutOnce, Widget):
     """A code block rendered line by line (Textual's line API).
 
     While the block is open, each batch of completed lines is highlighted once, on its own;
     when the block closes, the whole block is highlighted again in one pass so that
     constructs spanning batches (docstrings, multi-line strings) come out right. Only the
     visible lines are ever rendered, so a 6,000-line block costs little more per append
-    than a 6-line one.
+    than a 6-line one. While open it grows in steps of a few lines (see ``growth_step``),
+    and an append repaints only the lines it changed.
     """
 
     DEFAULT_CSS = """
@@ -56,7 +59,9 @@ class CodeBlock(Widget):
         """Add text to the end of the block (it may end in the middle of a line)."""
         if not text:
             return
-        height = self.line_count
+        height = self._height()
+        # The last line gets the new text; every line after it is new.
+        first_changed = len(self._lines) - 1
         pieces = text.split("\n")
         self._lines[-1] += pieces[0]
         self._lines.extend(pieces[1:])
@@ -65,8 +70,12 @@ class CodeBlock(Widget):
             done = len(self._highlighted)
             fresh = "\n".join(self._lines[done:complete])
             self._highlighted.extend(self._highlight(fresh)[: complete - done])
-        # Only a new line changes the layout; a longer last line is just a repaint.
-        self.refresh(layout=self.line_count != height)
+        if self._height() != height:
+            self.refresh(layout=True)
+        else:
+            # A longer last line, or lines in the room already reserved: repaint just those.
+            changed = Region(0, first_changed, self.size.width, len(self._lines) - first_changed)
+            self.refresh(changed)
 
     def close(self) -> None:
         """The closing fence arrived (or the reply ended): highlight the block as a whole."""
@@ -89,7 +98,10 @@ class CodeBlock(Widget):
         return container.width
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return self.line_count
+        return self._height()
+
+    def _height(self) -> int:
+        return reserved_height(self.line_count, self._growth_step(not self._fence_closed))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -15,26 +15,49 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 
-from chat_tui.client.events import ContentDelta, Finish, ReasoningDelta, StreamEvent, Usage
+from chat_tui.client.events import (
+    ContentDelta,
+    Finish,
+    ReasoningDelta,
+    SkippedEvent,
+    StreamEvent,
+    Usage,
+)
 from chat_tui.client.metrics import ReplyMetrics
 from chat_tui.client.retry import BASE_DELAY, retry_delay, should_retry
 from chat_tui.errors import ChatTuiError, ClientError, HTTPStatusError
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
+from chat_tui.tui.widgets.prose_view import LaidOutOnce
 from chat_tui.tui.worker_errors import ReportsWorkerErrors, WorkerFailed
 
 #: Seconds between two renders of a streaming reply: about 30 frames a second. Everything
 #: that arrives in between is joined into one append, so the cost of rendering does not grow
 #: with the number of tokens the server sends.
-RENDER_INTERVAL = 1 / 30
+RENDER_INTERVAL = 1 / 20
+#: Seconds between two updates of the live figures (speed, tokens) while a reply streams.
+PROGRESS_INTERVAL = 0.25
 
 
-def describe_error(error: ChatTuiError | None, *, partial: bool = False) -> str | None:
-    """The error as the conversation shows it: the server's words, a hint, the way out."""
+def describe_error(error: ChatTuiError | None) -> str | None:
+    """The error as a reply keeps it: the server's words and a hint. The keys that help
+    are added where it is shown, by how the reply ended (``ending_note``)."""
     if error is None:
         return None
     hint = error.hint if isinstance(error, ClientError) and error.hint else ""
-    way_out = "F5 continues, Ctrl+R asks again." if partial else "Ctrl+R retries."
-    return " ".join(part for part in (str(error), hint, way_out) if part)
+    return " ".join(part for part in (str(error), hint) if part)
+
+
+def skipped_warning(skipped: list[SkippedEvent]) -> str | None:
+    """In words, that a reply may be missing text because events were left out."""
+    if not skipped:
+        return None
+    first = skipped[0]
+    count = "an event" if len(skipped) == 1 else f"{len(skipped)} events"
+    return (
+        f"Possibly incomplete: the server sent {count} that could not be read and "
+        f"{'was' if len(skipped) == 1 else 'were'} left out "
+        f"(event {first.number}: {first.preview!r})."
+    )
 
 
 class EventStream(Protocol):
@@ -54,18 +77,28 @@ class ReplyOutcome:
 
     content: str = ""
     reasoning: str = ""
-    status: str = "complete"  # complete, stopped, cut_off, error
+    #: streaming until the worker ends, then complete, stopped, cut_off or error (the
+    #: server's finish_reason says more about a complete one: length, tool_calls...).
+    status: str = "streaming"
     error: ChatTuiError | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
     metrics: ReplyMetrics = field(default_factory=ReplyMetrics)
+    #: Events the client could not read and left out: the reply may be missing text.
+    skipped: list[SkippedEvent] = field(default_factory=list)
+
+    @property
+    def warning(self) -> str | None:
+        return skipped_warning(self.skipped)
 
 
-class Conversation(ReportsWorkerErrors, VerticalScroll, can_focus=False):
+class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=False):
     """Messages, newest at the bottom, following new text unless the user scrolls up."""
 
     #: First step of the retry backoff, in seconds (tests make it small).
     retry_base = BASE_DELAY
+    #: When the live figures were last reported (see PROGRESS_INTERVAL).
+    _last_progress = 0.0
 
     BINDINGS = [
         Binding("ctrl+up", "focus_message(-1)", "Previous message", show=False),
@@ -135,16 +168,24 @@ class Conversation(ReportsWorkerErrors, VerticalScroll, can_focus=False):
                 cancelled = True
         return cancelled
 
-    async def start_reply(self, open_stream: OpenStream, *, model: str) -> AssistantMessage:
-        """Add an empty assistant message and stream a reply into it in a worker."""
+    async def start_reply(
+        self, open_stream: OpenStream, *, model: str
+    ) -> tuple[AssistantMessage, ReplyOutcome]:
+        """Add an empty assistant message and stream a reply into it in a worker.
+
+        The outcome is filled in as the reply streams; once the worker has ended it is final
+        (its status is no longer "streaming"), whether or not ReplyFinished was handled yet.
+        """
         message = await self.add_assistant(model=model, status="streaming")
         self.anchor()
-        self._stream_reply(message, open_stream)
-        return message
+        outcome = ReplyOutcome()
+        self._stream_reply(message, open_stream, outcome)
+        return message, outcome
 
     @work(exclusive=True, group="reply", exit_on_error=False)
-    async def _stream_reply(self, message: AssistantMessage, open_stream: OpenStream) -> None:
-        outcome = ReplyOutcome()
+    async def _stream_reply(
+        self, message: AssistantMessage, open_stream: OpenStream, outcome: ReplyOutcome
+    ) -> None:
         content: list[str] = []
         reasoning: list[str] = []
         wake = asyncio.Event()
@@ -165,7 +206,11 @@ class Conversation(ReportsWorkerErrors, VerticalScroll, can_focus=False):
                     elif isinstance(event, Usage):
                         outcome.usage = event
                         continue
+                    elif isinstance(event, SkippedEvent):
+                        outcome.skipped.append(event)
+                        continue
                     else:
+                        # Tool calls are not run here: the finish_reason says the model asked.
                         continue
                     if not started:
                         started = True
@@ -199,6 +244,7 @@ class Conversation(ReportsWorkerErrors, VerticalScroll, can_focus=False):
                     finally:
                         with suppress(asyncio.CancelledError):
                             await renderer
+                outcome.status = "complete"
                 break
             except asyncio.CancelledError:
                 outcome.status = "stopped"
@@ -228,7 +274,10 @@ class Conversation(ReportsWorkerErrors, VerticalScroll, can_focus=False):
         try:
             await self._render_pending(message, content, reasoning, outcome)
             await message.finish(
-                outcome.status, describe_error(outcome.error, partial=outcome.status == "cut_off")
+                outcome.status,
+                describe_error(outcome.error),
+                finish_reason=outcome.finish_reason,
+                warning=outcome.warning,
             )
         finally:
             # Whatever happened above, the screen must hear that the reply is over.
@@ -258,7 +307,12 @@ class Conversation(ReportsWorkerErrors, VerticalScroll, can_focus=False):
             content.clear()
             outcome.content += text
             await message.append_content(text)
-        self.post_message(self.ReplyProgressed(outcome))
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL or outcome.status != "streaming":
+            # Live figures need not change 30 times a second: each change repaints the
+            # status bar in a frame of its own. The last render always reports.
+            self._last_progress = now
+            self.post_message(self.ReplyProgressed(outcome))
 
     def action_focus_message(self, step: int) -> None:
         messages = self.messages

@@ -8,16 +8,57 @@ from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 from chat_tui.safe_text import neutralise
+from chat_tui.sessions import reply_ending
+from chat_tui.tui.widgets.prose_view import LaidOutOnce
 from chat_tui.tui.widgets.reply_view import ReplyView
 
-STATUS_NOTES = {
+#: The line under a reply, by how it ended (see ``Message.ending``).
+ENDING_NOTES = {
     "stopped": "Stopped (F5 continues).",
     "cut_off": "Cut off.",
     "error": "Error.",
+    "length": "Cut off: the model reached its token limit. F5 continues.",
+    "content_filter": "Stopped by the provider's content filter.",
+    "tool_calls": "The model also asked to call a tool, which chat-tui does not run.",
 }
+#: When no text at all arrived, what to say instead, and the key that helps.
+EMPTY_NOTES = {
+    "stopped": "Stopped before the server answered; Ctrl+R retries.",
+    "cut_off": "Cut off before any text arrived; Ctrl+R asks again.",
+    "complete": "The model sent an empty reply; Ctrl+R asks again.",
+    "length": "The model reached its token limit before writing anything; Ctrl+R asks again.",
+    "tool_calls": (
+        "The model asked to call a tool instead of answering; chat-tui does not run tools, "
+        "so there is no text reply."
+    ),
+}
+#: The keys that help after an error, once its words are said.
+AFTER_ERROR = {"error": "Ctrl+R retries.", "cut_off": "F5 continues, Ctrl+R asks again."}
+#: Endings that leave a reply short of what the model would have said.
+SHORT_ENDINGS = frozenset({"stopped", "cut_off", "length", "content_filter"})
 
 
-class MessageView(Vertical, can_focus=True):
+def ending_note(
+    ending: str, *, has_text: bool, error: str | None = None, warning: str | None = None
+) -> str:
+    """What the line under a reply says about how it ended, in words ("" for nothing)."""
+    if ending == "streaming":
+        return ""
+    if has_text:
+        parts = [ENDING_NOTES.get(ending, "")]
+    else:
+        parts = [EMPTY_NOTES.get(ending, ENDING_NOTES.get(ending, ""))]
+    if error:
+        # A stop before any text: the error is only what the last try met.
+        parts.append(f"The last try failed: {error}" if ending == "stopped" else error)
+    if ending in AFTER_ERROR and (has_text or ending == "error"):
+        parts.append(AFTER_ERROR[ending])
+    if warning:
+        parts.append(warning)
+    return " ".join(part for part in parts if part)
+
+
+class MessageView(LaidOutOnce, Vertical, can_focus=True):
     """Base of every message: focusable, so the user can move through them and copy one."""
 
     DEFAULT_CSS = """
@@ -62,6 +103,8 @@ class AssistantMessage(MessageView):
         reasoning: str = "",
         status: str = "complete",
         error: str | None = None,
+        finish_reason: str | None = None,
+        warning: str | None = None,
     ) -> None:
         super().__init__(classes="assistant")
         self.model = model
@@ -69,6 +112,8 @@ class AssistantMessage(MessageView):
         self._initial_content = content
         self.status = status
         self.error = error
+        self.finish_reason = finish_reason
+        self.warning = warning
         self._thinking: Collapsible | None = None
         self._thinking_text: Static | None = None
 
@@ -115,20 +160,38 @@ class AssistantMessage(MessageView):
             self._thinking.collapsed = True
         await self.reply.append(text)
 
-    async def finish(self, status: str = "complete", error: str | None = None) -> None:
+    async def finish(
+        self,
+        status: str = "complete",
+        error: str | None = None,
+        *,
+        finish_reason: str | None = None,
+        warning: str | None = None,
+    ) -> None:
         self.status = status
         self.error = error
+        self.finish_reason = finish_reason
+        self.warning = warning
         await self.reply.finish()
         self._show_status()
 
+    @property
+    def ending(self) -> str:
+        """How the reply ended, as ``Message.ending`` says it."""
+        return reply_ending(self.status, self.finish_reason)
+
+    @property
+    def note(self) -> str:
+        """The line under the reply, in words."""
+        return ending_note(
+            self.ending, has_text=bool(self.text), error=self.error, warning=self.warning
+        )
+
     def _show_status(self) -> None:
         note = self.query_one(".note", Static)
-        self.set_class(self.status == "error", "-error")
-        self.set_class(self.status in ("stopped", "cut_off"), "-stopped")
-        parts = []
-        if self.status in STATUS_NOTES:
-            parts.append(STATUS_NOTES[self.status])
-        if self.error:
-            parts.append(self.error)
-        note.update(Content(neutralise(" ".join(parts))))
-        note.display = bool(parts)
+        ending = self.ending
+        self.set_class(ending == "error", "-error")
+        self.set_class(ending in SHORT_ENDINGS or bool(self.warning), "-stopped")
+        text = self.note
+        note.update(Content(neutralise(text)))
+        note.display = bool(text)

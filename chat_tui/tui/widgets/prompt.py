@@ -85,11 +85,17 @@ class PromptInput(TextArea):
         if not text.strip():
             return
         if self.awaiting_reply:
+            # The text stays; what is typed next starts a line of its own rather than
+            # running into it (the user meant Enter to end this prompt).
+            if not text.endswith("\n") and self.cursor_location == self.document.end:
+                self.insert("\n")
             self.post_message(self.Refused())
             return
         self.awaiting_reply = True
-        self.remember(text)
         self.clear()
+        # A trailing newline (left by an Enter refused while a reply streamed) means nothing.
+        text = text.rstrip("\n")
+        self.remember(text)
         self.post_message(self.Submitted(self, text))
 
     def give_back(self, text: str) -> None:

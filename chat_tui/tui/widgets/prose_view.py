@@ -9,15 +9,76 @@ from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, chop_cells
 from rich.segment import Segment
+from rich.style import Style
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+    from rich.markdown import Markdown as RichMarkdown
 
 #: Characters in the open block beyond which it is shown as plain text until complete.
 LARGE_BLOCK = 16_000
+#: While a block streams, its widget grows in steps of several lines (a sixth of the
+#: screen's height, within these bounds). Whenever a widget's height changes, Textual lays
+#: the screen out again and repaints every widget whose geometry changed, in full: the whole
+#: message, and the whole pane when the view follows the bottom and scrolls. That was 85% of
+#: the bytes written at 100 tokens a second. Growing by several lines at a time does it a
+#: fraction as often; the open text fills the blank lines below it in place, repainting
+#: only the lines that changed.
+GROWTH_STEPS = (2, 8)
+
+
+def growth_step(screen_height: int) -> int:
+    """How many lines a streaming block grows by at a time, on a screen this tall."""
+    low, high = GROWTH_STEPS
+    return max(low, min(high, screen_height // 6))
+
+
+def reserved_height(height: int, step: int) -> int:
+    """The height a widget takes for ``height`` lines of content: rounded up to a whole
+    number of ``step`` lines (1 once it no longer streams), so that most new lines need
+    no layout."""
+    if step <= 1 or height <= 0:
+        return height
+    return -(-height // step) * step
+
+
+if TYPE_CHECKING:
+    _WidgetMixin = Widget
+else:
+    # A plain mixin at run time: as a Widget subclass it would take part in Textual's CSS
+    # (type selectors, default CSS order) and change the styles of the widgets using it.
+    _WidgetMixin = object
+
+
+class LaidOutOnce(_WidgetMixin):
+    """Mixin for a widget whose resize costs one layout pass and one repaint, not two.
+
+    When the layout pass finds a widget's size changed, Textual (8.2) marks the whole
+    widget dirty and sets ``virtual_size``, a layout reactive, which asks for a second
+    layout pass straight after the first; that second pass repaints every resized widget
+    again, in full. The first pass has already repainted every widget whose geometry
+    changed (the compositor marks their regions dirty), so the second is pure waste: with a
+    streaming reply, a whole-pane repaint for every line added. Widgets that grow while a
+    reply streams (the reply, its parts and the message) take their new size without it.
+    """
+
+    def _growth_step(self, streaming: bool) -> int:
+        return growth_step(self.app.size.height) if streaming else 1
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        resized = self._size != size
+        changed = super()._size_updated(size, virtual_size, container_size, layout=False)
+        if resized:
+            # The compositor repaints our whole region in this frame already; without this,
+            # the next one-line refresh would repaint the whole widget once more.
+            self._repaint_regions.clear()
+        return changed
 
 
 @lru_cache(maxsize=1)
@@ -25,10 +86,50 @@ def _parser() -> MarkdownIt:
     # Imported on first use, after the first frame: start-up is part of the experience.
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("gfm-like")
+    # html=False: "<String>" or "<div>" in a reply is text to show, not markup to drop.
+    return MarkdownIt("gfm-like", {"html": False})
 
 
-class ProseView(Widget):
+@lru_cache(maxsize=1)
+def _rich_parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    # The parser rich.markdown.Markdown builds for itself, except that raw HTML is text:
+    # Rich drops HTML tokens, so "Vec<String>" showed as "Vec".
+    return MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
+
+
+def _keep_line_breaks(tokens: list[Token]) -> list[Token]:
+    """A single newline in a reply is a line break, as models mean it in poems, addresses
+    and logs (Markdown would join the lines)."""
+    for token in tokens:
+        for child in token.children or ():
+            if child.type == "softbreak":
+                child.type = "hardbreak"
+    return tokens
+
+
+def rich_markdown(block: str) -> RichMarkdown:
+    """Rich's ``Markdown`` of ``block`` (no hyperlinks), parsed with one shared parser
+    (``_rich_parser``): Rich builds a new MarkdownIt parser for every instance (0.36 ms),
+    which is more than rendering a short open block costs, 20 times a second.
+    tests/tui/test_render_cost.py checks that, for Markdown without raw HTML or single line
+    breaks, it renders as ``Markdown(block, hyperlinks=False)`` does."""
+    from rich.markdown import Markdown
+
+    markdown = Markdown.__new__(Markdown)
+    markdown.markup = block
+    markdown.parsed = _keep_line_breaks(_rich_parser().parse(block))
+    markdown.code_theme = "monokai"
+    markdown.justify = None
+    markdown.style = "none"
+    markdown.hyperlinks = False
+    markdown.inline_code_lexer = None
+    markdown.inline_code_theme = "monokai"
+    return markdown
+
+
+class ProseView(LaidOutOnce, Widget):
     """Markdown rendered block by block into lines (Textual's line API), in one widget.
 
     Why not Textual's ``Markdown`` widget: it builds a widget per block, per list item and
@@ -37,6 +138,9 @@ class ProseView(Widget):
     burst, measured). Here a top-level block is rendered once, when the next block has
     begun and it can no longer change; only the open last block is rendered again on each
     append. Only visible lines are ever painted, and the whole reply is one widget to lay out.
+
+    While it streams it grows in steps of several lines (:func:`growth_step`), and an
+    append repaints only the lines of the open block that changed.
     """
 
     DEFAULT_CSS = """
@@ -52,6 +156,8 @@ class ProseView(Widget):
         self._offsets: list[int] = [0]  # first line of each frozen block, then the tail's
         self._plain_rows: list[str] = []  # the open block folded as plain text, when huge
         self._width = 0
+        self._rendered_style: Style | None = None  # the style the lines were rendered with
+        self._streaming = True
 
     @property
     def source(self) -> str:
@@ -62,6 +168,8 @@ class ProseView(Widget):
         if not text:
             return
         height = self._height()
+        first = self._offsets[-1]
+        before = list(self._tail_lines)  # the huge-block path extends the list in place
         self._tail += text
         if "\n" in text:
             # A new block can only begin on a new line: without one, nothing can freeze.
@@ -69,13 +177,26 @@ class ProseView(Widget):
         self._render_tail(text)
         if self._height() != height or not self.size.width:
             self.refresh(layout=True)
-        else:
-            # Most appends only lengthen the open block: repaint just its lines, no layout.
-            first = self._offsets[-1]
-            self.refresh(Region(0, first, self.size.width, max(1, len(self._tail_lines))))
+            return
+        # Most appends only lengthen the open block: repaint from its first changed line
+        # (usually its last line or two) to its end, with no layout.
+        now = self._tail_lines
+        end = max(first + len(before), self._offsets[-1] + len(now))
+        top = first
+        if self._offsets[-1] == first:
+            # No block froze, so the open block's lines can be compared one for one.
+            shared = min(len(before), len(now))
+            while top - first < shared and before[top - first] == now[top - first]:
+                top += 1
+            if len(before) == len(now):
+                while end > top and before[end - 1 - first] == now[end - 1 - first]:
+                    end -= 1
+        if top < end:
+            self.refresh(Region(0, top, self.size.width, end - top))
 
     def finish(self) -> None:
         """No more text: the open block is final too."""
+        self._streaming = False
         if self._tail.strip():
             self._freeze(self._tail)
         self._tail = ""
@@ -102,11 +223,9 @@ class ProseView(Widget):
             self._offsets.append(self._offsets[-1] + len(self._block_lines[-1]))
 
     def _render(self, block: str, width: int) -> list[Strip]:
-        from rich.markdown import Markdown as RichMarkdown
-
         console = self.app.console
         options = console.options.update(width=width, height=None, highlight=False)
-        renderable = RichMarkdown(block, hyperlinks=False, code_theme="monokai")
+        renderable = rich_markdown(block)
         lines = console.render_lines(renderable, options, style=self.rich_style, pad=True)
         strips = [Strip(line, width) for line in lines]
         while strips and not strips[-1].text.strip():
@@ -158,6 +277,7 @@ class ProseView(Widget):
 
     def _rerender_all(self, width: int) -> None:
         self._width = width
+        self._rendered_style = self.rich_style
         self._block_lines = [self._render(block, width) for block in self._blocks]
         self._offsets = [0]
         for lines in self._block_lines:
@@ -170,7 +290,12 @@ class ProseView(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        if self._width:
+        # Textual calls this whenever a pseudo-class may have changed: mounting a sibling
+        # changes which child is last, so every ProseView of a reply heard of each new code
+        # block. Rendering all blocks again each time made long replies quadratic (20% of a
+        # 20,000-token burst); only a change of the style the lines were rendered with
+        # (the theme, say) calls for it.
+        if self._width and self.rich_style != self._rendered_style:
             self._rerender_all(self._width)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
@@ -181,6 +306,9 @@ class ProseView(Widget):
         return self._height()
 
     def _height(self) -> int:
+        return reserved_height(self._content_height(), self._growth_step(self._streaming))
+
+    def _content_height(self) -> int:
         # The last block's trailing blank line is spacing between blocks, not content.
         return max(0, self._offsets[-1] + len(self._tail_lines) - 1)
 

@@ -7,10 +7,10 @@ from textual.containers import Vertical
 from chat_tui.safe_text import neutralise
 from chat_tui.tui.segments import CodeClose, CodeOpen, CodeText, FenceSplitter, Op, Prose
 from chat_tui.tui.widgets.code_block import CodeBlock
-from chat_tui.tui.widgets.prose_view import ProseView
+from chat_tui.tui.widgets.prose_view import LaidOutOnce, ProseView
 
 
-class ReplyView(Vertical):
+class ReplyView(LaidOutOnce, Vertical):
     """Prose goes to :class:`ProseView` widgets, which render each Markdown block once;
     each top-level code fence gets a :class:`CodeBlock` that only appends lines.
 

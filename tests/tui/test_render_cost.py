@@ -1,0 +1,230 @@
+"""The mechanisms that keep a streaming reply cheap to draw (issue 15).
+
+No timings here (benchmarks/run.py measures those): these check what is repainted, how
+often the screen is laid out, and that the cheap way of drawing shows the same as the plain
+one.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.markdown import Markdown
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.geometry import Region
+
+from chat_tui.mock_server import MockServer, make_reply
+from chat_tui.tui.widgets.code_block import CodeBlock
+from chat_tui.tui.widgets.conversation import RENDER_INTERVAL
+from chat_tui.tui.widgets.messages import AssistantMessage
+from chat_tui.tui.widgets.prose_view import (
+    ProseView,
+    growth_step,
+    reserved_height,
+    rich_markdown,
+)
+from chat_tui.tui.widgets.reply_view import ReplyView
+from tests.tui.helpers import chat_screen, make_app
+
+PARAGRAPH = "A reply begins with a sentence that is long enough to be worth streaming"
+
+
+class ReplyApp(App[None]):
+    """A reply in a scrolling pane following the bottom, as in the conversation."""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield ReplyView()
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).anchor()
+
+
+class PaintLog:
+    """Records the screen regions each frame repaints and each layout pass."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.frames: list[list[Region]] = []
+        self.layouts = 0
+        screen = app.screen
+        compositor = screen._compositor
+        render_partial_update = compositor.render_partial_update
+        refresh_layout = screen._refresh_layout
+
+        def partial_update() -> Any:
+            self.frames.append(list(compositor._dirty_regions))
+            return render_partial_update()
+
+        def layout(*args: Any, **kwargs: Any) -> None:
+            self.layouts += 1
+            refresh_layout(*args, **kwargs)
+
+        compositor.render_partial_update = partial_update  # type: ignore[method-assign]
+        screen._refresh_layout = layout  # type: ignore[method-assign]
+
+    def clear(self) -> None:
+        self.frames.clear()
+        self.layouts = 0
+
+    @property
+    def rows(self) -> set[int]:
+        return {y for frame in self.frames for region in frame for y in region.line_range}
+
+
+def test_growth_steps() -> None:
+    assert [reserved_height(h, 4) for h in range(10)] == [0, 4, 4, 4, 4, 8, 8, 8, 8, 12]
+    assert [reserved_height(h, 1) for h in range(4)] == [0, 1, 2, 3]
+    assert growth_step(24) == 4 and growth_step(40) == 6 and growth_step(10) == 2
+
+
+async def test_a_token_on_an_unchanged_line_repaints_only_that_line() -> None:
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append(PARAGRAPH)
+        await pilot.pause()
+        log = PaintLog(app)
+        await view.append(" and")
+        await pilot.pause()
+        await pilot.pause()
+        assert log.layouts == 0
+        assert len(log.rows) == 1, log.frames
+
+
+async def test_a_new_line_within_the_reserved_room_needs_no_layout() -> None:
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append(PARAGRAPH)
+        await pilot.pause()
+        prose = view.query_one(ProseView)
+        height = prose.size.height
+        assert height == growth_step(24), "the open block keeps room to grow into"
+        log = PaintLog(app)
+        await view.append(" and it goes on for a while," * 2)  # wraps onto a second line
+        await pilot.pause()
+        await pilot.pause()
+        assert prose.size.height == height
+        assert log.layouts == 0
+        # The line that grew, the new one, and the blank line the block keeps below it.
+        assert len(log.rows) <= 3, log.frames
+
+
+async def test_growing_past_the_room_costs_one_layout_pass() -> None:
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append(PARAGRAPH)
+        await pilot.pause()
+        prose = view.query_one(ProseView)
+        height = prose.size.height
+        log = PaintLog(app)
+        await view.append(" and on" * 60)  # several lines more than the room left
+        for _ in range(4):
+            await pilot.pause()
+        assert prose.size.height > height
+        # Textual would lay out twice (the resized widgets' virtual_size asks again) and
+        # repaint everything that moved twice; once is enough.
+        assert log.layouts == 1
+        frames = [{y for region in frame for y in region.line_range} for frame in log.frames]
+        repainted = [y for rows in frames for y in rows]
+        assert len(repainted) == len(set(repainted)), "no line is repainted in two frames"
+
+
+async def test_the_room_goes_when_the_block_is_complete() -> None:
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append("One line.")
+        await pilot.pause()
+        prose = view.query_one(ProseView)
+        assert prose.size.height == growth_step(24)
+        await view.append("\n\n```python\nx = 1\n")
+        await pilot.pause()
+        assert prose.size.height == 1, "a finished block has no room left below it"
+        code = view.query_one(CodeBlock)
+        assert code.size.height == growth_step(24)
+        await view.finish()
+        await pilot.pause()
+        assert code.size.height == 1
+
+
+async def test_the_streamed_screen_equals_a_one_shot_render() -> None:
+    """Streamed token by token and drawn frame by frame, the finished reply shows exactly
+    what the same text mounted at once shows: every line of every part, and no room left
+    over from streaming."""
+    async with MockServer() as server:
+        app = make_app(server.base_url, "mock-gpt+tokens-900+rate-3000")
+        async with app.run_test(size=(100, 40)) as pilot:
+            screen = chat_screen(app)
+            screen.prompt.set_text("structure")
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            streamed = app.query_one(AssistantMessage).reply
+            assert streamed.append_count > 5, "it really was drawn in several frames"
+            twin = await screen.conversation.add_assistant(
+                model="mock/mock-gpt", content=streamed.source
+            )
+            await pilot.pause()
+
+            def screen_lines(view: ReplyView) -> list[list[str]]:
+                return [
+                    [child.render_line(y).text for y in range(child.size.height)]
+                    for child in view.children
+                    if isinstance(child, ProseView | CodeBlock)
+                ]
+
+            one_shot = screen_lines(twin.reply)
+            assert screen_lines(streamed) == one_shot
+            assert streamed.size == twin.reply.size
+            assert sum(isinstance(c, CodeBlock) for c in streamed.children) >= 1
+
+
+async def test_a_bursts_backlog_renders_in_a_bounded_number_of_frames() -> None:
+    """However many events a burst has, the reply is drawn at most once per render
+    interval: the worker joins what arrived meanwhile into one append."""
+    async with MockServer(reply_text=make_reply("burst", 3000, seed=5)) as server:
+        app = make_app(server.base_url, "mock-gpt")
+        async with app.run_test(size=(100, 40)) as pilot:
+            screen = chat_screen(app)
+            screen.prompt.set_text("burst")
+            started = time.monotonic()
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            elapsed = time.monotonic() - started
+            await pilot.pause()
+            view = app.query_one(AssistantMessage).reply
+            assert len(view.source) > 10_000
+            assert view.append_count <= elapsed / RENDER_INTERVAL + 2, view.append_count
+
+
+async def test_a_style_notice_that_changes_nothing_renders_nothing_again() -> None:
+    """Mounting a sibling (a code block after the prose) tells every child its style may
+    have changed; rendering all blocks again each time made long replies quadratic."""
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append("First block.\n\nSecond block.\n\n")
+        await pilot.pause()
+        prose = view.query_one(ProseView)
+        rendered = list(prose._block_lines)
+        assert rendered
+        await view.append("```\ncode\n```\n\nMore prose.\n")
+        await pilot.pause()
+        prose.notify_style_update()
+        assert all(a is b for a, b in zip(rendered, prose._block_lines, strict=False))
+
+
+def test_shared_parser_markdown_renders_as_rich_does() -> None:
+    """Apart from what the app means to differ (raw HTML shown as text, single newlines
+    kept), the shared parser changes nothing."""
+    text = make_reply("anything", 500, seed=7) + "\n~~gone~~ [a link](https://x.example) `x`\n"
+    console = Console(width=90, color_system="truecolor")
+    plain = console.render_lines(Markdown(text, hyperlinks=False), console.options)
+    shared = console.render_lines(rich_markdown(text), console.options)
+    assert shared == plain
+    assert vars(rich_markdown(text)).keys() == vars(Markdown(text)).keys()
