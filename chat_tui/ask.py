@@ -306,6 +306,18 @@ def run(
             "chat-tui: no provider configured, using the built-in offline demo. "
             "Set OPENAI_API_KEY, or run 'chat-tui config init' to add a provider.\n"
         )
+    if session is not None and session.provider and session.model:
+        made = f"{session.provider}/{session.model}"
+        now = target.saved
+        same_endpoint = (session.provider, session.base_url) == (now.provider, now.base_url)
+        if not same_endpoint:
+            # A flag sent this turn to another endpoint than the session's own: worth a line
+            # (a model named with --model is the user's own, visible choice).
+            where = f" at {session.base_url}" if session.base_url else ""
+            err.write(
+                one_line(f"note: session made with {made}{where}; this turn goes to "
+                         f"{target.label}") + "\n"
+            )
     turn = plan_turn(target, request, defaults or ConversationDefaults(), session)
     asking = _Ask(target, request, turn, store if turn.session else None, out, err)
     try:

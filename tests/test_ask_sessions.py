@@ -226,3 +226,17 @@ async def test_how_the_reply_ended_is_in_the_session_file(
         "mock-gpt",
         server.base_url,
     )
+
+
+async def test_continuing_on_another_endpoint_says_so(server: MockServer, tmp_path: Path) -> None:
+    """Found by a first-time user: --continue with another --base-url moved silently."""
+    code, _, err = await run_ask(
+        tmp_path, "--base-url", server.base_url, "--model", "mock-gpt", "a"
+    )
+    assert code == 0 and "note: session made" not in err
+    code, _, err = await run_ask(tmp_path, "--base-url", server.base_url, "--continue", "b")
+    assert code == 0 and "note: session made" not in err  # its own endpoint and model
+    async with MockServer(reply_text=REPLY) as other:
+        code, _, err = await run_ask(tmp_path, "--base-url", other.base_url, "--continue", "c")
+    assert code == 0, err
+    assert f"note: session made with custom/mock-gpt at {server.base_url}" in err
