@@ -78,7 +78,7 @@ async def settle(pilot: Any) -> None:
         await pilot.pause(0.05)
 
 
-async def until(pilot: Any, condition: Any, seconds: float = 5.0) -> None:
+async def until(pilot: Any, condition: Any, seconds: float = 10.0) -> None:
     for _ in range(int(seconds / 0.02)):
         if condition():
             return
@@ -160,6 +160,7 @@ async def test_deleting_the_open_session_is_final(store: SessionStore, tmp_path:
             assert highlighted(browser) == f"id:{open_id}"
             await pilot.press("ctrl+d")
             await until(pilot, lambda: isinstance(app.screen, Confirm))
+            await pilot.pause(0.1)  # the dialog takes keys once it is mounted and focused
             await pilot.press("y")
             await until(pilot, lambda: app.chat.session.id != open_id)
             await pilot.pause(0.2)  # the browser's worker waits for it to close: no settle
@@ -191,6 +192,7 @@ async def test_every_new_conversation_starts_with_the_config_defaults(
             await open_browser(pilot)
             await pilot.press("ctrl+d")
             await until(pilot, lambda: isinstance(app.screen, Confirm))
+            await pilot.pause(0.1)  # the dialog takes keys once it is mounted and focused
             await pilot.press("y")
             await until(pilot, lambda: not app.chat.session.messages)
             await pilot.pause(0.1)
@@ -546,6 +548,7 @@ async def test_delete_from_the_browser_keeps_it_open_with_a_sensible_highlight(
             await pilot.press("ctrl+d")
             await until(pilot, lambda: isinstance(app.screen, Confirm))
             assert "“Beta chat”" in app.screen.question  # type: ignore[attr-defined]
+            await pilot.pause(0.1)
             await pilot.press("y")
             await until(pilot, lambda: app.screen is browser)
             await pilot.pause(0.1)

@@ -157,7 +157,7 @@ async def test_the_streamed_screen_equals_a_one_shot_render() -> None:
     what the same text mounted at once shows: every line of every part, and no room left
     over from streaming."""
     async with MockServer() as server:
-        app = make_app(server.base_url, "mock-gpt+tokens-900+rate-3000")
+        app = make_app(server.base_url, "mock-gpt+tokens-900+rate-1000")
         async with app.run_test(size=(100, 40)) as pilot:
             screen = chat_screen(app)
             screen.prompt.set_text("structure")
