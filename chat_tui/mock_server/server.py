@@ -228,13 +228,7 @@ class MockServer:
         tokens = self._reply_tokens(body, options)
         if options.no_stream or not body.get("stream"):
             return await self._send_completion(connection, body, options, tokens)
-        stream = SseStream(
-            connection,
-            body,
-            options,
-            tokens_per_second=self.tokens_per_second,
-            tokens_per_event=self.tokens_per_event,
-        )
+        stream = self._sse_stream(connection, body, options)
         reusable = await stream.run(tokens, _prompt_tokens(body))
         if stream.ended_at is not None:
             self.last_stream_end = stream.ended_at
@@ -294,14 +288,7 @@ class MockServer:
             payload = llamacpp.openai_context_overflow_body(window, prompt_tokens, limit)
             return await self._send_json(connection, 400, payload)
         if body.get("stream") and not options.no_stream:
-            stream = SseStream(
-                connection,
-                body,
-                options,
-                tokens_per_second=self.tokens_per_second,
-                tokens_per_event=self.tokens_per_event,
-            )
-            return await stream.run_empty()
+            return await self._sse_stream(connection, body, options).run_empty()
         payload = llamacpp.context_overflow_body(window, prompt_tokens, limit)
         return await self._send_llamacpp_json(connection, 400, payload)
 
@@ -315,6 +302,18 @@ class MockServer:
         extra = {"Retry-After": "1"} if status == 429 else None
         payload = error_body(status, fault_message(status, options.model))
         return await self._send_json(connection, status, payload, extra)
+
+    def _sse_stream(
+        self, connection: Connection, body: dict[str, Any], options: RequestOptions
+    ) -> SseStream:
+        """A streamed reply at the server's pace."""
+        return SseStream(
+            connection,
+            body,
+            options,
+            tokens_per_second=self.tokens_per_second,
+            tokens_per_event=self.tokens_per_event,
+        )
 
     async def _send_completion(
         self,
