@@ -131,14 +131,7 @@ def context_overflow_body(
         f"requested {requested} tokens ({prompt_tokens} in the messages, {max_tokens} in the "
         "completion). Please reduce the length of the messages or completion."
     )
-    return {
-        "error": {
-            "message": message,
-            "type": "invalid_request_error",
-            "param": "messages",
-            "code": "context_length_exceeded",
-        }
-    }
+    return _context_length_exceeded(message)
 
 
 def openai_context_overflow_body(
@@ -158,14 +151,7 @@ def openai_context_overflow_body(
             f"messages resulted in {prompt_tokens} tokens. Please reduce the length of the "
             "messages."
         )
-    return {
-        "error": {
-            "message": message,
-            "type": "invalid_request_error",
-            "param": "messages",
-            "code": "context_length_exceeded",
-        }
-    }
+    return _context_length_exceeded(message)
 
 
 def overflows(
@@ -181,3 +167,15 @@ def overflows(
         return prompt_tokens >= context_window
     limit = max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else 0
     return prompt_tokens + limit > context_window
+
+
+def _context_length_exceeded(message: str) -> dict[str, Any]:
+    """The error body both servers send for a prompt that does not fit."""
+    return {
+        "error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": "messages",
+            "code": "context_length_exceeded",
+        }
+    }
