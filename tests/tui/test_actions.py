@@ -188,8 +188,11 @@ async def test_every_new_conversation_starts_with_the_config_defaults(
             await pilot.press("ctrl+n")
             await until(pilot, lambda: not app.chat.session.messages)
             await send(pilot, "second conversation")
-            # And after deleting the open session.
-            await open_browser(pilot)
+            # And after deleting the open session (picked by its title: both sessions may
+            # share the same "updated" second, so the newest-first order can tie).
+            browser = await open_browser(pilot)
+            await pilot.press(*"second conversation")
+            await until(pilot, lambda: highlighted(browser) == f"id:{app.chat.session.id}")
             await pilot.press("ctrl+d")
             await until(pilot, lambda: isinstance(app.screen, Confirm))
             await pilot.pause(0.1)  # the dialog takes keys once it is mounted and focused
