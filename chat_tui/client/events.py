@@ -43,6 +43,8 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    #: What the reply cost in US dollars, when the server says (OpenRouter's ``usage.cost``).
+    cost: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,6 +162,26 @@ class ChatClient:
             raise ProtocolError(f"{shown_url(url)} did not answer with a list of models.") from None
 
 
+    async def get_json(self, url: str, body: Mapping[str, Any] | None = None) -> Any:
+        """The JSON a GET of ``url`` (a POST of ``body``, when given) answers with: for the
+        servers' own endpoints beside the OpenAI API (llama.cpp's ``/props``, Ollama's
+        ``/api/show``). Errors are the client's usual ones, in words."""
+        check_url(url)
+        try:
+            if body is None:
+                response = await self._http.get(url)
+            else:
+                response = await self._http.post(url, json=dict(body))
+        except httpx.HTTPError as error:
+            raise _transport_error(error, url, self.read_timeout, received_any=False) from None
+        if response.status_code >= 400:
+            raise _status_error(response.status_code, url, response.content, response.headers)
+        try:
+            return response.json()
+        except (ValueError, RecursionError):
+            raise ProtocolError(f"{shown_url(url)} did not answer with JSON.") from None
+
+
 class ChatStream:
     """One streamed reply: an async iterator of :data:`StreamEvent` with live metrics.
 
@@ -429,7 +449,14 @@ def _parse_usage(value: object) -> Usage | None:
         return item if isinstance(item, int) and not isinstance(item, bool) else 0
 
     prompt, completion = number("prompt_tokens"), number("completion_tokens")
-    return Usage(prompt, completion, number("total_tokens") or prompt + completion)
+    cost = value.get("cost")
+    known = isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0
+    return Usage(
+        prompt,
+        completion,
+        number("total_tokens") or prompt + completion,
+        float(cost) if known else None,
+    )
 
 
 async def _read_limited(response: httpx.Response, limit: int) -> bytes:

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chat_tui import paths
-from chat_tui.config.model import AppSettings, Config, Problem, ProviderConfig
+from chat_tui.config.model import AppSettings, Config, ModelSettings, Problem, ProviderConfig
 from chat_tui.config.presets import PRESETS
 from chat_tui.config.toml_text import KeyLines, TooBroken, parse_tolerant
 from chat_tui.config.write import STATE_KEYS, CorruptStateError, read_state_file, state_path
@@ -154,7 +154,15 @@ class _Builder:
             if not isinstance(entry, dict):
                 self.problem(key, f"expected a table, got {_show(entry)}")
                 continue
+            models = entry.get("models")
+            if isinstance(models, dict):
+                entry = {k: v for k, v in entry.items() if k != "models"}
             values = self.values(entry, key, _PROVIDER_CHECKS)
+            if isinstance(models, dict):
+                values.update(self.model_tables(models, key))
+            defaults = {f: values.pop(f) for f in _MODEL_FIELDS if f in values}
+            if defaults:
+                values["model_defaults"] = ModelSettings(**defaults)
             preset = PRESETS.get(name)
             if preset is not None:
                 # Field by field: an entry that sets only a key keeps the preset's URL.
@@ -171,6 +179,21 @@ class _Builder:
                     "the provider was left out",
                 )
         return providers
+
+
+    def model_tables(self, models: Mapping[str, Any], prefix: tuple[str, ...]) -> dict[str, Any]:
+        """``[providers.NAME.models.MODEL]`` tables: the models they name (offered like
+        ``models = [...]``) and what each says about its context window and prices."""
+        settings: dict[str, ModelSettings] = {}
+        for model, table in models.items():
+            key = (*prefix, "models", model)
+            if not isinstance(table, dict):
+                self.problem(
+                    key, f"expected a table (context, price_in, price_out), got {_show(table)}"
+                )
+                continue
+            settings[model] = ModelSettings(**self.values(table, key, _MODEL_CHECKS))
+        return {"models": tuple(models), "model_settings": MappingProxyType(settings)}
 
 
 def _overlay_state(config: Config, file: Path, problems: list[Problem]) -> Config:
@@ -299,6 +322,18 @@ def _max_tokens(value: Any) -> int:
 
 
 
+def _context(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 100_000_000:
+        raise _expected("a whole number of tokens above 0, such as 32768", value)
+    return value
+
+
+def _price(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
+        raise _expected("US dollars per million tokens (0 or more), such as 2.5", value)
+    return float(value)
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise _expected("a list of strings", value)
@@ -370,4 +405,15 @@ _PROVIDER_CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "read_timeout": ("read_timeout", _seconds),
     "ca_bundle": ("ca_bundle", _path),
     "local": ("local", _bool),
+    "context": ("context", _context),
+    "price_in": ("price_in", _price),
+    "price_out": ("price_out", _price),
 }
+
+#: [providers.NAME.models.MODEL] keys, also allowed on the provider as its models' default.
+_MODEL_CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "context": ("context", _context),
+    "price_in": ("price_in", _price),
+    "price_out": ("price_out", _price),
+}
+_MODEL_FIELDS = tuple(field for field, _check in _MODEL_CHECKS.values())

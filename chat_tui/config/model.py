@@ -16,6 +16,21 @@ def _no_providers() -> Mapping[str, ProviderConfig]:
     return MappingProxyType({})
 
 
+def _no_model_settings() -> Mapping[str, ModelSettings]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What the config says about one model (or, on a provider, about all its models):
+    the context window in tokens and prices in US dollars per million tokens. None: not
+    said, so the server's figures (or nothing) are used."""
+
+    context: int | None = None
+    price_in: float | None = None
+    price_out: float | None = None
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """One OpenAI-compatible endpoint and how to authenticate with it."""
@@ -49,6 +64,10 @@ class ProviderConfig:
     demo: bool = False
     #: Why this provider must not be used now (it is then never contacted), in words.
     unusable_reason: str = ""
+    #: Defaults for every model of the provider (``context``, ``price_in``, ``price_out``).
+    model_defaults: ModelSettings = field(default_factory=ModelSettings)
+    #: ``[providers.NAME.models.MODEL]`` tables, by model name.
+    model_settings: Mapping[str, ModelSettings] = field(default_factory=_no_model_settings)
 
     def __hash__(self) -> int:
         # The headers mapping is not hashable; equal providers always share these two.

@@ -115,7 +115,13 @@ def _message(message: Message) -> str:
         message.content,
         None
         if usage is None
-        else (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, usage.estimated),
+        else (
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.total_tokens,
+            usage.estimated,
+            usage.cost,
+        ),
     )
 
 
@@ -130,7 +136,7 @@ def _message_text(
     warning: str | None,
     reasoning: str,
     content: str,
-    usage: tuple[int, int, int, bool] | None,
+    usage: tuple[int, int, int, bool, float | None] | None,
 ) -> str:
     """Written by hand around tomli-w: tomli-w would write an array of short tables
     inline, which is harder to read and to diff."""
@@ -148,8 +154,9 @@ def _message_text(
     entry["content"] = content
     text = "[[messages]]\n" + _table(entry)
     if usage is not None:
-        names = ("prompt_tokens", "completion_tokens", "total_tokens", "estimated")
-        text += "\n[messages.usage]\n" + tomli_w.dumps(dict(zip(names, usage, strict=True)))
+        names = ("prompt_tokens", "completion_tokens", "total_tokens", "estimated", "cost")
+        figures = {k: v for k, v in zip(names, usage, strict=True) if v is not None}
+        text += "\n[messages.usage]\n" + tomli_w.dumps(figures)
     return text
 
 
@@ -401,7 +408,19 @@ def _read_usage(value: object, where: str) -> Usage | None:
         completion_tokens=_get(value, "completion_tokens", int, 0, place),
         total_tokens=_get(value, "total_tokens", int, 0, place),
         estimated=_get(value, "estimated", bool, False, place),
+        cost=_read_cost(value, place),
     )
+
+
+def _read_cost(usage: dict[str, Any], where: str) -> float | None:
+    """A reply's cost: TOML writes ``0.0`` as a float but a hand-edited ``0`` is an int."""
+    cost = usage.get("cost")
+    if cost is None:
+        return None
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or cost < 0:
+        shown = repr(cost) if isinstance(cost, int | float) else _show(cost)
+        raise SessionFileError(f"{where}: cost should be dollars (0 or more), not {shown}")
+    return float(cost)
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any, where: str = "") -> Any:

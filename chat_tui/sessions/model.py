@@ -54,6 +54,9 @@ class Usage:
     completion_tokens: int = 0
     total_tokens: int = 0
     estimated: bool = False
+    #: What the reply cost in US dollars (the server's figure or the configured prices), or
+    #: None when no price is known: never a made-up zero. Optional, so older files load.
+    cost: float | None = None
 
 
 @dataclass
