@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Servers whose figures about a model (context window, prices) the mock can imitate.
+FLAVOURS = ("openrouter", "vllm", "lmstudio", "props", "ollama")
+
 
 @dataclass
 class RequestOptions:
@@ -46,6 +49,8 @@ class RequestOptions:
     interrupt_after: int | None = None
     #: The finish_reason the reply ends with instead of "stop" (``finish-content_filter``).
     finish_reason: str | None = None
+    #: Whose model list, ``/props``, ``/api/show`` and usage cost to imitate (model_info.py).
+    flavour: str | None = None
 
 
 def parse_model(name: str) -> RequestOptions:
@@ -118,6 +123,8 @@ def parse_model(name: str) -> RequestOptions:
             options.interrupt_after = max(0, int(number))
         elif key == "finish" and value:
             options.finish_reason = value
+        elif part in FLAVOURS:
+            options.flavour = part
     return options
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat_tui.mock_server import llamacpp
+from chat_tui.mock_server import llamacpp, model_info
 from chat_tui.mock_server.connection import BadRequest, ClientGone, Connection, Request
 from chat_tui.mock_server.faults import (
     HTML_502,
@@ -183,11 +183,10 @@ class MockServer:
                 return await self._not_found(connection, request)
             if not self._authorised(request.headers):
                 return await self._send_auth_error(connection, request.headers)
-            data = [
-                {"id": model, "object": "model", "created": MODEL_CREATED, "owned_by": "mock"}
-                for model in self.models
-            ]
+            data = [model_info.listing_entry(model, MODEL_CREATED) for model in self.models]
             return await self._send_json(connection, 200, {"object": "list", "data": data})
+        if path in ("/props", "/api/show"):
+            return await self._model_info(connection, request, path)
         if not path.endswith("/chat/completions") or request.method != "POST":
             return await self._not_found(connection, request)
         body = _json_object(request.body)
@@ -234,6 +233,21 @@ class MockServer:
             self.last_stream_end = stream.ended_at
         await connection.end_watch()
         return reusable
+
+    async def _model_info(self, connection: Connection, request: Request, path: str) -> bool:
+        """llama.cpp's ``/props`` and Ollama's ``/api/show``, for the models whose flavour
+        has them; anything else gets the 404 llama-cpp-python's server answers."""
+        if path == "/props" and request.method == "GET":
+            payload = model_info.props(self.models)
+        elif path == "/api/show" and request.method == "POST":
+            body = _json_object(request.body) or {}
+            name = body.get("model", body.get("name"))
+            payload = model_info.ollama_show(name) if isinstance(name, str) else None
+        else:
+            payload = None
+        if payload is None:
+            return await self._send_json(connection, 404, {"detail": "Not Found"})
+        return await self._send_json(connection, 200, payload)
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         if self.api_key is None:
@@ -365,6 +379,9 @@ class MockServer:
                 "total_tokens": prompt_tokens + len(tokens),
             },
         }
+        cost = model_info.usage_cost(options, prompt_tokens, len(tokens))
+        if cost is not None:
+            payload["usage"]["cost"] = cost
         return await self._send_json(connection, 200, payload)
 
     # Replies

@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any
 
-from chat_tui.mock_server import llamacpp
+from chat_tui.mock_server import llamacpp, model_info
 from chat_tui.mock_server.connection import ClientGone, Connection
 from chat_tui.mock_server.options import RequestOptions
 from chat_tui.mock_server.replies import tokenize
@@ -300,11 +300,14 @@ class SseStream:
     async def _finish(self, finish: str, prompt_tokens: int, completion: int) -> bool:
         self._chunk({}, finish)
         if self.include_usage:
-            usage = {
+            usage: dict[str, Any] = {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion,
                 "total_tokens": prompt_tokens + completion,
             }
+            cost = model_info.usage_cost(self.options, prompt_tokens, completion)
+            if cost is not None:
+                usage["cost"] = cost
             self._event(
                 json.dumps(
                     {
