@@ -62,6 +62,8 @@ def test_json_holds_everything_with_iso_datetimes() -> None:
         "completion_tokens": 7,
         "total_tokens": 12,
         "estimated": False,
+        # No price was known: null, never a made-up zero.
+        "cost": None,
     }
     assert data["messages"][1]["reasoning"] == "Think of pipes."
     assert data["messages"][3]["status"] == "stopped"

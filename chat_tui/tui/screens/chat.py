@@ -20,10 +20,22 @@ from textual.widgets import Footer, Static, TextArea
 
 from chat_tui.backend import Backend, Lease
 from chat_tui.client.retry import MAX_RETRIES
-from chat_tui.config import Config, conversation_defaults
+from chat_tui.config import Config, Target, conversation_defaults
+from chat_tui.context_window import ModelFacts, facts_for
 from chat_tui.errors import ChatTuiError, SessionFileError
+from chat_tui.meter import (
+    ContextUse,
+    context_use,
+    conversation_cost,
+    estimate_tokens,
+    room_left,
+    short_count,
+    window_size,
+    would_overflow,
+)
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import Message, Session, SessionStore, Usage
+from chat_tui.tui.screens.too_long import TooLong, TooLongChoice
 from chat_tui.tui.widgets.code_block import CodeBlock
 from chat_tui.tui.widgets.conversation import (
     Conversation,
@@ -52,11 +64,6 @@ WELCOME = Content.assemble(
     "Type a message below and press Enter. Ctrl+J adds a new line.\n",
     "Esc stops a reply · Ctrl+R retries · Ctrl+P lists every command · F1 shows the keys",
 )
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count (about four characters a token) for servers that send no usage."""
-    return max(1, len(text) // 4) if text else 0
 
 
 #: The status bar's state once a reply has ended, by how it ended.
@@ -134,6 +141,10 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         self._edit_draft: str | None = None
         #: The exchange the last edit replaced, for "Undo edit": (index, messages).
         self._replaced: tuple[int, list[Message]] | None = None
+        #: Context window and prices by target label, learnt once per run in the background.
+        self._facts: dict[str, ModelFacts] = {}
+        #: The conversation's size without the box's text (the meter adds that as typed).
+        self._context_use = ContextUse(0, True)
 
     def _new_session(self) -> Session:
         """A new conversation: the current target, and the config's system prompt and
@@ -202,6 +213,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             label = f"{reply.label} → {label}"
         status.target = neutralise(label)
         status.detail = DEMO_HINT if self.backend.is_demo else ""
+        self._learn_model_facts()
 
     def target_switched(self) -> str | None:
         """The backend now points at another model: the session follows it (a setting the
@@ -341,6 +353,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
     @on(TextArea.Changed, "#prompt")
     def remember_draft(self) -> None:
         self._take_draft()
+        self._show_meter()
 
     def _keeps_draft(self) -> bool:
         """Whether the box's text will be saved with the open session."""
@@ -426,6 +439,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         if self.session.read_only:
             self._refuse(event.text)
             self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
+            return
+        if self._edit_draft is None and self._warn_too_long(event.text):
             return
         try:
             if self._edit_draft is not None:
@@ -582,6 +597,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
                 outcome.usage.prompt_tokens,
                 outcome.usage.completion_tokens,
                 outcome.usage.total_tokens,
+                cost=outcome.usage.cost,
             )
         elif outcome.content or outcome.reasoning:
             # The request's own text, never the reply's: that is what the prompt was.
@@ -590,6 +606,10 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             message.usage = Usage(prompt, completion, prompt + completion, estimated=True)
         else:
             message.usage = None
+        facts = self._facts.get(reply.label)
+        if message.usage is not None and message.usage.cost is None and facts is not None:
+            usage = message.usage
+            usage.cost = facts.cost(usage.prompt_tokens, usage.completion_tokens)
         self._dirty = True
 
     def _show_figures(self, last_reply: Message | None) -> None:
@@ -603,6 +623,84 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         usage = last_reply.usage if last_reply is not None else None
         status.reply_tokens = usage.completion_tokens if usage is not None else None
         status.reply_estimated = usage.estimated if usage is not None else False
+        status.reply_cost = usage.cost if usage is not None else None
+        status.total_cost, status.cost_estimated = conversation_cost(self.session.messages)
+        self._context_use = context_use(self.session.system_prompt, self.session.messages)
+        self._show_meter()
+
+    # Context window and cost
+
+    def _learn_model_facts(self) -> None:
+        """Learn the current model's window and prices once, in the background: the first
+        token never waits for it, and a server that cannot say leaves the meter blank."""
+        target = self.backend.target
+        if target.model and target.label not in self._facts:
+            self._facts[target.label] = ModelFacts()  # asked once, whatever it answers
+            self._discover_facts(target)
+        self._show_meter()
+
+    @work(group="facts", exit_on_error=False)
+    async def _discover_facts(self, target: Target) -> None:
+        self._facts[target.label] = await facts_for(target)
+        self._show_meter()
+
+    def _window(self) -> int | None:
+        facts = self._facts.get(self.backend.target.label)
+        return facts.context if facts is not None else None
+
+    def _reserve(self) -> int:
+        """Tokens the request keeps for the reply (its ``max_tokens``, when set)."""
+        limit = self.session.parameters.get("max_tokens")
+        return limit if isinstance(limit, int) and not isinstance(limit, bool) else 0
+
+    def _show_meter(self) -> None:
+        """The context meter: the conversation so far and, estimated, the box's text."""
+        status = self.status
+        window = self._window()
+        status.context_window = window
+        if window is None:
+            status.context_tokens = None
+            return
+        try:
+            use = self._context_use.plus(self.prompt.text)
+        except NoMatches:  # the screen is going away
+            return
+        status.context_tokens = use.tokens
+        status.context_estimated = use.estimated
+
+    def context_room(self) -> int | None:
+        """Tokens left in the model's context window for the next prompt (the reply's
+        ``max_tokens`` kept aside), or None when the window is unknown."""
+        return room_left(self._window(), self._context_use, self._reserve())
+
+    def _warn_too_long(self, text: str) -> bool:
+        """Ask what to do when ``text`` clearly does not fit the window with the
+        conversation; True when asked (the prompt then waits for the answer)."""
+        window = self._window()
+        reserve = self._reserve()
+        if window is None or not would_overflow(window, self._context_use, text, reserve):
+            return False
+        needed = self._context_use.plus(text).tokens + reserve
+        kept = f" (with {reserve} kept for the reply)" if reserve else ""
+        explanation = (
+            f"This prompt does not fit: with the conversation it comes to about "
+            f"{short_count(needed)} tokens{kept}, and {self.backend.target.label} holds "
+            f"{window_size(window)}. The server may refuse it or forget the start of the "
+            "conversation.\n\nNothing is removed from this conversation: start a new one "
+            "with this prompt, send it here anyway, or cancel and edit it."
+        )
+
+        async def answer(choice: TooLongChoice | None) -> None:
+            if choice == "send" and not self.conversation.streaming:
+                await self._send(text)
+            elif choice == "new" and not self.conversation.streaming:
+                await self.open_session(self._new_session())
+                await self._send(text)
+            else:
+                self._refuse(text)
+
+        self.app.push_screen(TooLong(explanation), answer)
+        return True
 
     async def _stop_and_wait(self) -> None:
         """Stop the reply in flight, if any, and record how it ended before going on."""
@@ -618,6 +716,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         status.state = "idle"
         status.reply_tokens = None
         status.conversation_tokens = None
+        status.reply_cost = status.total_cost = None
         status.time_to_first_token = None
         status.tokens_per_second = None
 

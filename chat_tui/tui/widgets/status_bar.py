@@ -6,6 +6,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from chat_tui.meter import ContextUse, format_cost, is_crowded, meter_text
+
 STATE_STYLES = {
     "idle": "$text-muted",
     "connecting": "$text-warning",
@@ -41,6 +43,14 @@ class StatusBar(Widget):
     conversation_tokens = reactive[int | None](None)
     conversation_estimated = reactive(False)
     session_name = reactive("")
+    #: The conversation's size in tokens against the model's window (both None: unknown).
+    context_tokens = reactive[int | None](None)
+    context_estimated = reactive(False)
+    context_window = reactive[int | None](None)
+    #: Dollars: the last reply's cost and the conversation's (None: no price known).
+    reply_cost = reactive[float | None](None)
+    total_cost = reactive[float | None](None)
+    cost_estimated = reactive(False)
 
     def render(self) -> Content:
         parts: list[Content] = [
@@ -65,6 +75,7 @@ class StatusBar(Widget):
                     f"{format_tokens(self.conversation_tokens, self.conversation_estimated)} tok"
                 )
             )
+        parts.extend(self._meter_and_cost())
         if self.detail:
             parts.append(Content.styled(self.detail, "$text-muted"))
         left = Content(" · ").join(parts)
@@ -78,3 +89,19 @@ class StatusBar(Widget):
             left = left.truncate(room, ellipsis=True)
         gap = max(1, self.size.width - left.cell_length - right.cell_length)
         return Content.assemble(left, " " * gap, right)
+
+    def _meter_and_cost(self) -> list[Content]:
+        parts: list[Content] = []
+        window, tokens = self.context_window, self.context_tokens
+        if window is not None and tokens is not None:
+            use = ContextUse(tokens, self.context_estimated)
+            style = "bold $text-error" if tokens > window else ""
+            if not style and is_crowded(use, window):
+                style = "bold $text-warning"
+            parts.append(Content.styled(meter_text(use, window), style))
+        mark = "~" if self.cost_estimated else ""
+        if self.reply_cost is not None:
+            parts.append(Content(f"{mark}{format_cost(self.reply_cost)}"))
+        if self.total_cost is not None and self.total_cost != self.reply_cost:
+            parts.append(Content(f"total {mark}{format_cost(self.total_cost)}"))
+        return parts

@@ -1,0 +1,57 @@
+"""The question asked before sending a prompt that would not fit the model's window."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label
+
+from chat_tui.safe_text import neutralise
+
+#: What the user chose: a new conversation for the prompt, send it anyway, or neither.
+TooLongChoice = Literal["new", "send", "cancel"]
+
+
+class TooLong(ModalScreen[TooLongChoice]):
+    """Says how far over the window the conversation would be, and offers what can be
+    done. Nothing is dropped from the conversation whatever the answer."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss('cancel')", "Cancel"),
+        Binding("n", "dismiss('new')", "New conversation"),
+        Binding("s", "dismiss('send')", "Send anyway"),
+    ]
+    DEFAULT_CSS = """
+    TooLong { align: center middle; }
+    TooLong > Vertical {
+        width: 72; height: auto; border: round $warning; background: $surface; padding: 1 2;
+    }
+    TooLong Horizontal { height: auto; margin-top: 1; }
+    TooLong Button { margin-right: 1; }
+    """
+
+    def __init__(self, explanation: str) -> None:
+        super().__init__()
+        self.explanation = explanation
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Content(neutralise(self.explanation)), id="explanation")
+            with Horizontal():
+                yield Button("New conversation (n)", variant="primary", id="new")
+                yield Button("Send anyway (s)", variant="warning", id="send")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#new", Button).focus()
+
+    @on(Button.Pressed)
+    def answer(self, event: Button.Pressed) -> None:
+        choice = event.button.id
+        self.dismiss(choice if choice in ("new", "send") else "cancel")  # type: ignore[arg-type]
