@@ -20,7 +20,9 @@ from chat_tui.backend import Backend
 from chat_tui.client import ContentDelta, ReasoningDelta, SkippedEvent, Usage
 from chat_tui.client.retry import MAX_RETRIES, retry_delay, should_retry
 from chat_tui.config import ConversationDefaults, Target
+from chat_tui.context_window import configured_facts
 from chat_tui.errors import ChatTuiError, ClientError, OutputError, UsageError
+from chat_tui.meter import format_cost
 from chat_tui.output import report
 from chat_tui.safe_text import check_utf8, neutralise
 from chat_tui.sessions import Message, Session, SessionStore
@@ -474,8 +476,19 @@ class _Ask:
         if reply.usage is not None:
             usage = reply.usage
             message.usage = SessionUsage(
-                usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
+                usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, cost=self._cost()
             )
+
+    def _cost(self) -> float | None:
+        """The reply's cost: the server's own figure, else the configured prices'; None
+        when neither is known (never a zero that nobody said)."""
+        usage = self.reply.usage
+        if usage is None:
+            return None
+        if usage.cost is not None:
+            return usage.cost
+        facts = configured_facts(self.target.provider, self.target.model or "")
+        return facts.cost(usage.prompt_tokens, usage.completion_tokens)
 
     def _ending(self) -> int:
         """Report how a reply that arrived ended, and the exit code for it."""
@@ -483,9 +496,11 @@ class _Ask:
         if self.request.show_usage:
             if reply.usage is not None:
                 usage = reply.usage
+                cost = self._cost()
                 printer.note(
                     f"usage: {usage.prompt_tokens} prompt + {usage.completion_tokens} "
                     f"completion = {usage.total_tokens} tokens"
+                    + (f", {format_cost(cost)}" if cost is not None else "")
                 )
             else:
                 estimate = len("".join(reply.content)) // 4

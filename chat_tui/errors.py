@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class ChatTuiError(Exception):
     """Base of every error chat-tui shows to a user.
@@ -52,6 +54,25 @@ class HTTPStatusError(ClientError):
             self.hint = "Rate-limited by the server: wait a moment, then retry."
         elif status_code >= 500:
             self.hint = "The server had a problem: retrying may help."
+        if status_code in (400, 413) and is_context_overflow(server_message or ""):
+            self.hint = (
+                "The conversation no longer fits the model's context window: start a new "
+                "conversation, or send a shorter prompt."
+            )
+
+
+#: How servers word a request longer than the model's context window (OpenAI, llama.cpp,
+#: vLLM, Ollama, Anthropic-style proxies, LM Studio).
+_CONTEXT_OVERFLOW = re.compile(
+    r"context[ _-]?(length|window|size)|maximum context|too many tokens|prompt is too long"
+    r"|exceeds? the (available )?context|n_ctx",
+    re.IGNORECASE,
+)
+
+
+def is_context_overflow(message: str) -> bool:
+    """Whether a server's error message says the request did not fit the context window."""
+    return bool(_CONTEXT_OVERFLOW.search(message))
 
 
 class ConnectError(ClientError):

@@ -8,6 +8,7 @@ estimated, and the figure is then marked as an estimate.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,7 +48,8 @@ def context_use(system_prompt: str, messages: Sequence[Message]) -> ContextUse:
             break
     if last is None:
         texts = [system_prompt, *(_sent_text(m) for m in messages)]
-        return ContextUse(sum(estimate_tokens(t) for t in texts), True)
+        tokens = sum(estimate_tokens(t) for t in texts)
+        return ContextUse(tokens, tokens > 0)
     usage = messages[last].usage
     assert usage is not None
     base = ContextUse(usage.prompt_tokens + usage.completion_tokens, usage.estimated)
@@ -111,11 +113,15 @@ def is_crowded(use: ContextUse, window: int) -> bool:
 
 
 def format_cost(dollars: float) -> str:
-    """Dollars to the precision that matters: ``$0.0012``, ``$0.034``, ``$1.27``."""
-    if dollars == 0:
+    """Dollars to the precision that matters: ``$0.000027``, ``$0.0012``, ``$0.034``,
+    ``$1.27``: small amounts keep two significant digits, never rounded to a zero."""
+    if dollars <= 0:
         return "$0"
+    if dollars < 0.000_000_01:
+        return "<$0.00000001"
     if dollars < 0.01:
-        return f"${dollars:.4f}"
+        decimals = min(8, 1 - math.floor(math.log10(dollars)))
+        return f"${dollars:.{decimals}f}"
     if dollars < 1:
         return f"${dollars:.3f}"
     return f"${dollars:.2f}"

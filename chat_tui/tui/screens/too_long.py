@@ -32,6 +32,7 @@ class TooLong(ModalScreen[TooLongChoice]):
     TooLong > Vertical {
         width: 72; height: auto; border: round $warning; background: $surface; padding: 1 2;
     }
+    TooLong #explanation { width: 1fr; }
     TooLong Horizontal { height: auto; margin-top: 1; }
     TooLong Button { margin-right: 1; }
     """

@@ -56,6 +56,8 @@ class StatusBar(Widget):
         parts: list[Content] = [
             Content.styled(f" {self.target}", "bold $text-primary"),
             Content.styled(self.state, STATE_STYLES.get(self.state, "")),
+            # Before the live figures: on a narrow terminal, what fits matters more.
+            *self._meter_and_cost(),
         ]
         if self.time_to_first_token is not None:
             parts.append(Content(f"ttft {self.time_to_first_token:.2f}s"))
@@ -75,7 +77,6 @@ class StatusBar(Widget):
                     f"{format_tokens(self.conversation_tokens, self.conversation_estimated)} tok"
                 )
             )
-        parts.extend(self._meter_and_cost())
         if self.detail:
             parts.append(Content.styled(self.detail, "$text-muted"))
         left = Content(" · ").join(parts)
