@@ -34,6 +34,7 @@ USAGE = st.none() | st.builds(
     st.integers(0, 2**31),
     st.integers(0, 2**31),
     st.booleans(),
+    st.none() | st.floats(0, 1e6, allow_nan=False),
 )
 MESSAGES = st.builds(
     Message,
