@@ -1,0 +1,169 @@
+"""The context meter, the cost in the status bar, and the question asked before sending a
+prompt that does not fit: the real app with Pilot against the mock server."""
+
+from __future__ import annotations
+
+from textual.content import Content
+
+from chat_tui.backend import Backend
+from chat_tui.config import ProviderConfig, Target
+from chat_tui.config.model import ModelSettings
+from chat_tui.meter import format_cost
+from chat_tui.mock_server import MockServer
+from chat_tui.sessions import SessionStore
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.too_long import TooLong
+from chat_tui.tui.widgets.messages import UserMessage
+from chat_tui.tui.widgets.status_bar import StatusBar
+from tests.tui.helpers import chat_screen, make_app, status_text
+
+MODEL = "m+openrouter+ctx-4096"
+
+
+async def send(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    screen = chat_screen(pilot.app)
+    screen.prompt.focus()
+    screen.prompt.set_text(text)
+    await pilot.press("enter")
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def app_with_window(base_url: str, context: int, store: SessionStore | None = None) -> ChatApp:
+    provider = ProviderConfig(
+        name="mock",
+        base_url=base_url,
+        model_settings={"mock-gpt": ModelSettings(context=context, price_in=2, price_out=4)},
+    )
+    return ChatApp(Backend(Target(provider=provider, model="mock-gpt")), store=store)
+
+
+async def test_meter_and_cost_from_what_the_server_says() -> None:
+    async with MockServer(models=[MODEL], reply_tokens=30) as server:
+        app = make_app(server.base_url, MODEL)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(pilot)
+            # The window is known before anything is sent; nothing sent, nothing to estimate.
+            assert "ctx 0/4k" in status_text(app)
+            assert "$" not in status_text(app)
+            await send(pilot, "hello")
+            await settle(pilot)
+            usage = chat_screen(app).session.messages[-1].usage
+            assert usage is not None and usage.cost is not None and not usage.estimated
+            used = usage.prompt_tokens + usage.completion_tokens
+            status = status_text(app)
+            assert f"ctx {used}/4k" in status
+            assert "$0.0000" in status  # OpenRouter's own figure for the reply
+            # Typing adds an estimate, marked as one.
+            chat_screen(app).prompt.set_text("x" * 400)
+            await pilot.pause()
+            assert f"ctx ~{used + 100}/4k" in status_text(app)
+            assert chat_screen(app).context_room() == 4096 - used
+            await send(pilot, "more")
+            await settle(pilot)
+            messages = chat_screen(app).session.messages
+            total = sum(m.usage.cost or 0 for m in messages if m.usage is not None)
+            assert total > 0 and f"total {format_cost(total)}" in status_text(app)
+
+
+async def test_an_unknown_window_shows_no_meter_and_no_room() -> None:
+    async with MockServer(reply_tokens=10) as server:
+        app = make_app(server.base_url)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await send(pilot, "hello")
+            await settle(pilot)
+            status = status_text(app)
+            assert "ctx" not in status and "$" not in status
+            assert chat_screen(app).context_room() is None
+
+
+async def test_the_meter_warns_above_80_percent() -> None:
+    async with MockServer() as server:
+        app = make_app(server.base_url)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(pilot)  # the window is learnt (unknown), and set here instead
+            bar = app.screen.query_one(StatusBar)
+            bar.context_window = 1000
+            bar.context_tokens = 700
+            await pilot.pause()
+
+            def meter_style() -> str:
+                rendered = bar.render()
+                assert isinstance(rendered, Content)
+                start = rendered.plain.index("ctx")
+                return " ".join(
+                    str(span.style) for span in rendered.spans if span.start <= start < span.end
+                )
+
+            assert "warning" not in meter_style() and "error" not in meter_style()
+            bar.context_tokens = 850
+            assert "warning" in meter_style()
+            bar.context_tokens = 1200
+            assert "error" in meter_style()
+
+
+async def test_a_prompt_that_does_not_fit_is_asked_about_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    long_prompt = "word " * 200  # about 250 tokens, in a 200-token window
+    async with MockServer(reply_tokens=10) as server:
+        store = SessionStore(tmp_path)
+        app = app_with_window(server.base_url, 200, store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await send(pilot, "short question")
+            await settle(pilot)
+            first = chat_screen(app).session
+            sent_before = len(server.requests)
+
+            # Cancel: nothing is sent or dropped, and the prompt is back in the box.
+            await send(pilot, long_prompt)
+            await pilot.pause()
+            assert isinstance(app.screen, TooLong)
+            assert "does not fit" in str(app.screen.query_one("#explanation").render())
+            await pilot.press("escape")
+            await pilot.pause()
+            assert len(server.requests) == sent_before
+            assert chat_screen(app).prompt.text == long_prompt.rstrip("\n")
+            assert len(first.messages) == 2
+
+            # Send anyway: it goes to the server as it is.
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, TooLong)
+            await pilot.press("s")
+            await settle(pilot)
+            assert len(server.requests) == sent_before + 1
+            assert [m.role for m in first.messages] == ["user", "assistant", "user", "assistant"]
+
+            # A new conversation: the prompt starts it; the old one keeps every message.
+            chat_screen(app).prompt.set_text(long_prompt)
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press("n")
+            await settle(pilot)
+            screen = chat_screen(app)
+            assert screen.session.id != first.id
+            assert [m.content for m in screen.session.messages if m.role == "user"] == [
+                long_prompt.rstrip("\n")
+            ]
+            assert [view.text for view in app.query(UserMessage)] == [long_prompt.rstrip("\n")]
+            assert len(store.load(first.id).messages) == 4
+
+
+async def test_max_tokens_is_kept_aside_for_the_reply() -> None:
+    async with MockServer(reply_tokens=10) as server:
+        app = app_with_window(server.base_url, 1000)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            screen = chat_screen(app)
+            assert screen.context_room() == 1000
+            screen.session.parameters["max_tokens"] = 900
+            assert screen.context_room() == 100
+            # 100 tokens of prompt with 900 kept for the reply: clearly too long.
+            await send(pilot, "y" * 440)
+            await pilot.pause()
+            assert isinstance(app.screen, TooLong)
+            assert "900 kept for the reply" in str(app.screen.query_one("#explanation").render())
+            await pilot.press("escape")
