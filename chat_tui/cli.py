@@ -145,6 +145,8 @@ Faults are chosen per request through the model name, joined with +
   llamacpp          llama.cpp server's chunk shape and error bodies
   ctx-N             a context window of N tokens
   interrupt-N       [DONE] after N tokens with no finish_reason
+  openrouter, vllm, lmstudio, props, ollama
+                    how a listed model's window (ctx-N) and price are reported
 --max-tokens in a request shortens the reply and ends it with finish_reason length.
 
 example:
