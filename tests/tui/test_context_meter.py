@@ -106,13 +106,13 @@ async def test_the_meter_warns_above_80_percent() -> None:
 
 
 async def test_a_prompt_that_does_not_fit_is_asked_about_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    long_prompt = "word " * 200  # about 250 tokens, in a 200-token window
+    long_prompt = "word " * 100  # about 125 tokens: fits a 250-token window alone
     async with MockServer(reply_tokens=10) as server:
         store = SessionStore(tmp_path)
-        app = app_with_window(server.base_url, 200, store)
+        app = app_with_window(server.base_url, 250, store)
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
-            await send(pilot, "short question")
+            await send(pilot, "a" * 800)  # about 200 tokens: with the next prompt, too many
             await settle(pilot)
             first = chat_screen(app).session
             sent_before = len(server.requests)
@@ -167,3 +167,47 @@ async def test_max_tokens_is_kept_aside_for_the_reply() -> None:
             assert isinstance(app.screen, TooLong)
             assert "900 kept for the reply" in str(app.screen.query_one("#explanation").render())
             await pilot.press("escape")
+
+
+async def test_a_prompt_too_long_for_any_conversation_offers_no_new_one() -> None:
+    async with MockServer(reply_tokens=10) as server:
+        app = app_with_window(server.base_url, 100)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            first = chat_screen(app).session.id
+            await send(pilot, "z" * 800)  # about 200 tokens, in a 100-token window
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, TooLong)
+            assert "too long even for a new conversation" in str(
+                dialog.query_one("#explanation").render()
+            )
+            assert dialog.query_one("#new").disabled
+            await pilot.press("n")  # not offered: nothing happens
+            await pilot.pause()
+            assert app.screen is dialog
+            await pilot.press("escape")
+            await pilot.pause()
+            assert chat_screen(app).session.id == first and not server.requests
+
+
+async def test_an_edited_prompt_is_measured_without_the_exchange_it_replaces() -> None:
+    async with MockServer(reply_tokens=10) as server:
+        app = app_with_window(server.base_url, 150)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await send(pilot, "w" * 400)  # about 100 tokens
+            await settle(pilot)
+            screen = chat_screen(app)
+            # Another 100-token prompt would not fit beside it...
+            assert screen._warn_too_long("v" * 400)
+            await pilot.press("escape")
+            await pilot.pause()
+            # ...but as an edit of the first one it replaces it, and fits.
+            screen.prompt.focus()
+            await screen.action_edit_last()
+            screen.prompt.set_text("v" * 400)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert not isinstance(app.screen, TooLong)
+            assert [m.content for m in screen.session.messages if m.role == "user"] == ["v" * 400]

@@ -440,7 +440,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self._refuse(event.text)
             self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
             return
-        if self._edit_draft is None and self._warn_too_long(event.text):
+        if self._warn_too_long(event.text):
             return
         try:
             if self._edit_draft is not None:
@@ -675,23 +675,39 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
 
     def _warn_too_long(self, text: str) -> bool:
         """Ask what to do when ``text`` clearly does not fit the window with the
-        conversation; True when asked (the prompt then waits for the answer)."""
+        conversation (without the exchange an edit replaces); True when asked (the prompt
+        then waits for the answer)."""
         window = self._window()
         reserve = self._reserve()
-        if window is None or not would_overflow(window, self._context_use, text, reserve):
+        use = self._context_use
+        editing = self._edit_draft is not None
+        index = self._last_user_index() if editing else None
+        if index is not None:
+            use = context_use(self.session.system_prompt, self.session.messages[:index])
+        if window is None or not would_overflow(window, use, text, reserve):
             return False
-        needed = self._context_use.plus(text).tokens + reserve
+        needed = use.plus(text).tokens + reserve
         kept = f" (with {reserve} kept for the reply)" if reserve else ""
+        alone = estimate_tokens(self.session.system_prompt) + estimate_tokens(text) + reserve
+        fresh_fits = alone <= window
+        label = self.backend.target.label
         explanation = (
             f"This prompt does not fit: with the conversation it comes to about "
-            f"{short_count(needed)} tokens{kept}, and {self.backend.target.label} holds "
-            f"{window_size(window)}. The server may refuse it or forget the start of the "
-            "conversation.\n\nNothing is removed from this conversation: start a new one "
-            "with this prompt, send it here anyway, or cancel and edit it."
+            f"{short_count(needed)} tokens{kept}, and {label} holds {window_size(window)}. "
+            "The server may refuse it or forget the start of the conversation.\n\n"
+            + (
+                "Nothing is removed from this conversation: start a new one with this "
+                "prompt, send it here anyway, or cancel and edit it."
+                if fresh_fits
+                else f"The prompt alone is about {short_count(alone)} tokens, too long even "
+                "for a new conversation: cancel and shorten it, or send it anyway."
+            )
         )
 
         async def answer(choice: TooLongChoice | None) -> None:
             if choice == "send" and not self.conversation.streaming:
+                if self._edit_draft is not None:
+                    await self._replace_last_exchange()
                 await self._send(text)
             elif choice == "new" and not self.conversation.streaming:
                 await self.open_session(self._new_session())
@@ -699,7 +715,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             else:
                 self._refuse(text)
 
-        self.app.push_screen(TooLong(explanation), answer)
+        self.app.push_screen(TooLong(explanation, offer_new=fresh_fits), answer)
         return True
 
     async def _stop_and_wait(self) -> None:

@@ -24,7 +24,7 @@ class TooLong(ModalScreen[TooLongChoice]):
 
     BINDINGS = [
         Binding("escape", "dismiss('cancel')", "Cancel"),
-        Binding("n", "dismiss('new')", "New conversation"),
+        Binding("n", "new", "New conversation"),
         Binding("s", "dismiss('send')", "Send anyway"),
     ]
     DEFAULT_CSS = """
@@ -37,20 +37,31 @@ class TooLong(ModalScreen[TooLongChoice]):
     TooLong Button { margin-right: 1; }
     """
 
-    def __init__(self, explanation: str) -> None:
+    def __init__(self, explanation: str, *, offer_new: bool = True) -> None:
         super().__init__()
         self.explanation = explanation
+        #: False when the prompt alone is too long for any conversation.
+        self.offer_new = offer_new
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Content(neutralise(self.explanation)), id="explanation")
             with Horizontal():
-                yield Button("New conversation (n)", variant="primary", id="new")
+                yield Button(
+                    "New conversation (n)",
+                    variant="primary",
+                    id="new",
+                    disabled=not self.offer_new,
+                )
                 yield Button("Send anyway (s)", variant="warning", id="send")
                 yield Button("Cancel (Esc)", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#new", Button).focus()
+        self.query_one("#new" if self.offer_new else "#cancel", Button).focus()
+
+    def action_new(self) -> None:
+        if self.offer_new:
+            self.dismiss("new")
 
     @on(Button.Pressed)
     def answer(self, event: Button.Pressed) -> None:
