@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from chat_tui.context_window import ModelFacts
@@ -149,3 +152,11 @@ def test_conversation_cost_adds_known_costs_only() -> None:
         reply("c", Usage(1, 1, 2, estimated=True, cost=0.5)),
     ]
     assert conversation_cost(messages) == (0.75, True)
+
+
+def test_the_meter_and_discovery_know_nothing_of_textual() -> None:
+    code = "import sys, chat_tui.meter, chat_tui.context_window; print('textual' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "False"
