@@ -68,6 +68,7 @@ def is_secret_parameter(name: str) -> bool:
 
 def dumps(session: Session) -> str:
     """The session as TOML text, ending with END_MARKER."""
+    every_message = session.all_messages()  # first: it takes in strays, which moves current
     header: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "id": session.id,
@@ -85,7 +86,7 @@ def dumps(session: Session) -> str:
         header["current"] = session.current
     header["revision"] = session.revision
     # Every message in the file, on every branch: what a cut-short file is checked against.
-    header["message_count"] = len(session.all_messages())
+    header["message_count"] = len(every_message)
     header["preview"] = session.preview
     header["system_prompt"] = session.system_prompt
     header["draft"] = session.draft
@@ -98,7 +99,7 @@ def dumps(session: Session) -> str:
     }
     if parameters:
         parts.append("[parameters]\n" + _table(parameters))
-    parts.extend(_message(message) for message in session.all_messages())
+    parts.extend(_message(message) for message in every_message)
     parts.append(END_MARKER + "\n")
     return "\n".join(parts)
 
