@@ -817,6 +817,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         if draft:
             self.prompt.give_back(draft)
         if done:
+            self.prompt.awaiting_reply = False  # no reply is coming: the box is free
             self.status.state = "idle"
             self.save()
         return done
