@@ -767,7 +767,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         self.status.state = "editing"
         kept = " Your unsent text is kept: Esc brings it back." if self._edit_draft else ""
         hint = EDIT_REPLY_HINT if message.role == "assistant" else EDIT_PROMPT_HINT
-        self.notify(hint + "." + kept, timeout=5)
+        self.notify(hint + "." + kept, timeout=5, markup=False)
 
     def _last_user_index(self) -> int | None:
         messages = self.session.messages
@@ -812,7 +812,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             await self._show_branch(old)
             self.notify(
                 "The edit is a new branch; the old one stays: [ and ] on the message flip "
-                "between them, 'Undo edit' (Ctrl+P) swaps back."
+                "between them, 'Undo edit' (Ctrl+P) swaps back.",
+                markup=False,
             )
         if draft:
             self.prompt.give_back(draft)
@@ -921,6 +922,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
                 "A reply is still streaming: Esc stops it, then [ and ] switch versions.",
                 severity="warning",
                 timeout=4,
+                markup=False,
             )
             return
         position, count = self.session.sibling_position(view.message_id)

@@ -79,8 +79,8 @@ class MessageView(LaidOutOnce, Vertical, can_focus=True):
 
     BINDINGS = [
         Binding("e", "edit", "Edit"),
-        Binding("left_square_bracket", "version(-1)", "‹ Version"),
-        Binding("right_square_bracket", "version(1)", "Version ›"),
+        Binding("left_square_bracket", "version(-1)", "Prev version"),
+        Binding("right_square_bracket", "version(1)", "Next version"),
     ]
 
     #: The session message this shows (set by the screen; None for one not saved yet).
