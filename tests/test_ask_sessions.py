@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from chat_tui.ask import drop_failed_retry
 from chat_tui.mock_server import MockServer
 from chat_tui.sessions import Message, Session, SessionStore, SessionSummary
 from tests.test_ask import clean_env, run_ask
@@ -274,3 +275,23 @@ async def test_continue_and_session_follow_the_current_branch(
     ]  # fmt: skip
     old = after.siblings(after.messages[2].id)[0]
     assert [m.content for m in after.path_to(after.leaf_of(old.id))][2:] == ["second", REPLY]
+
+
+def test_a_failed_retry_is_dropped_without_touching_another_branch() -> None:
+    """A prompt sent again after it failed replaces the failed try, but a reply to it on
+    another branch stays: the retry then starts a branch of its own."""
+    session = Session()
+    asked = session.add(Message("user", "q"))
+    good = session.add(Message("assistant", "a good answer"))
+    session.go_to(asked.id)
+    failed = session.add(Message("assistant", "", status="error"))
+    assert drop_failed_retry(session, "q")
+    assert session.messages == [] and session.current is None
+    assert [m.id for m in session.tree] == [asked.id, good.id] and failed not in session.tree
+    session.add(Message("user", "q"))
+    assert len(session.siblings(asked.id)) == 2
+    # Without another branch, the failed exchange simply goes.
+    alone = Session()
+    alone.add(Message("user", "q"))
+    alone.add(Message("assistant", "", status="error"))
+    assert drop_failed_retry(alone, "q") and alone.tree == [] and alone.messages == []

@@ -4,7 +4,13 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -253,3 +259,55 @@ def test_search_finds_text_on_any_branch_and_names_that_branch(store: SessionSto
     assert session.find_branch("nowhere") is None
     session.go_to(leaf)
     assert contents(session.messages)[-1] == "a3"
+
+
+# Crash safety: kill -9 while a branch streams
+
+BRANCH_WRITER = """
+import sys
+from pathlib import Path
+from chat_tui.sessions import Message, SessionStore
+store = SessionStore(Path(sys.argv[1]))
+session = store.load("crash")
+reply = session.add(Message("assistant", "", status="streaming"))
+turn = 0
+while True:
+    turn += 1
+    reply.content += f"chunk {turn} " * 40 + "\\n"
+    store.save(session)
+    if turn == 1:
+        print("ready", flush=True)
+"""
+
+
+def test_sigkill_while_a_branch_streams_keeps_every_other_branch(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    seed = Session(id="crash")
+    seed.add(Message("user", "the first prompt"))
+    seed.add(Message("assistant", "the first answer " * 200))
+    seed.branch_at(seed.messages[0].id, Message("user", "the edited prompt"))
+    store.save(seed)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    chance = random.Random(16)
+    for _ in range(10):
+        process = subprocess.Popen(
+            [sys.executable, "-c", BRANCH_WRITER, str(tmp_path)], stdout=subprocess.PIPE, env=env
+        )
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"ready\n"
+        time.sleep(chance.uniform(0.0, 0.05))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+        session = store.load("crash")
+        # The other branch is exactly as it was.
+        first = session.path_to(session.leaf_of(session.tree[0].id))
+        assert contents(first) == ["the first prompt", "the first answer " * 200]
+        # The streaming branch is current, with the reply so far (at least the first save).
+        *_, prompt, reply = session.messages
+        assert prompt.content == "the edited prompt" and reply.status == "cut_off"
+        assert reply.content.startswith("chunk 1 " * 40)
+        # The next run streams a new version beside it: the edited prompt keeps them all.
+        session.go_to(prompt.id)
+        store.save(session)
+    assert len(store.load("crash").children(prompt.id)) == 10
