@@ -153,11 +153,12 @@ class Session:
             self.messages = self.path_to(self.current)
 
     def _unique_ids(self) -> None:
-        seen: set[str] = set()
+        #: Every id in the tree (not a field: never saved or compared).
+        self._ids: set[str] = set()
         for message in self.tree:
-            while message.id in seen:
+            while message.id in self._ids:
                 message.id = new_message_id()
-            seen.add(message.id)
+            self._ids.add(message.id)
 
     def add(self, message: Message) -> Message:
         """Append a message to the current branch and return it; the first prompt also
@@ -167,8 +168,9 @@ class Session:
         return self._attach(message)
 
     def _attach(self, message: Message) -> Message:
-        while any(other.id == message.id for other in self.tree):
+        while message.id in self._ids:
             message.id = new_message_id()
+        self._ids.add(message.id)
         self.tree.append(message)
         self.current = message.id
         end = self.messages[-1].id if self.messages else None
@@ -211,18 +213,23 @@ class Session:
     def _adopt_strays(self) -> None:
         """Take into the tree messages appended to ``messages`` directly (as older code
         and tests do), so that they are saved like any other."""
-        known = {message.id for message in self.tree}
+        if (self.messages[-1].id if self.messages else None) == self.current:
+            return  # the usual case, checked cheaply: the list ends where the branch does
         parent: str | None = None
         adopted = False
         for message in self.messages:
-            if message.id not in known:
+            if message.id not in self._ids:
                 message.parent = parent
                 self.tree.append(message)
-                known.add(message.id)
+                self._ids.add(message.id)
                 adopted = True
             parent = message.id
         if adopted:
             self.current = parent
+
+    def has(self, message_id: str) -> bool:
+        """Whether a message with this id is in the session, on any branch."""
+        return message_id in self._ids
 
     def message(self, message_id: str) -> Message:
         """The message with this id, on any branch."""
@@ -307,6 +314,7 @@ class Session:
         removed = [message for message in self.tree if message.id in doomed]
         parent = self.message(message_id).parent
         self.tree = [message for message in self.tree if message.id not in doomed]
+        self._ids -= doomed
         if self.current in doomed:
             self.current = parent
         self.messages = self.path_to(self.current) if self.current is not None else []

@@ -839,7 +839,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
     # Branches
 
     def _has(self, message_id: str) -> bool:
-        return any(message.id == message_id for message in self.session.tree)
+        return self.session.has(message_id)
 
     def _label(self, view: MessageView, message: Message) -> MessageView:
         """Tie a widget to its message, and show which version of it this is."""
