@@ -4,6 +4,7 @@ the model is sent. Driven with Pilot against the real mock server."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,15 @@ from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMes
 from tests.tui.helpers import chat_screen
 
 
-def make(server: MockServer, store: SessionStore, session: Session | None = None) -> ChatApp:
-    """The app with an echoing model: each reply is the prompt it answers."""
+def make(
+    server: MockServer,
+    store: SessionStore,
+    session: Session | None = None,
+    model: str = "mock-gpt+echo",
+) -> ChatApp:
+    """The app, by default with an echoing model: each reply is the prompt it answers."""
     provider = ProviderConfig(name="mock", base_url=server.base_url)
-    target = Target(provider=provider, model="mock-gpt+echo")
+    target = Target(provider=provider, model=model)
     return ChatApp(Backend(target), store=store, session=session)
 
 
@@ -236,3 +242,64 @@ async def test_flipping_keeps_the_window_of_mounted_messages(store: SessionStore
             assert app.query(AssistantMessage).last().text == f"a{WINDOW - 1}"
             assert len(app.query(MessageView)) == WINDOW
             assert screen._unmounted_older == older
+
+
+async def test_a_version_1_file_opened_and_closed_in_the_app_is_not_rewritten(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    path = folder / "version1.toml"
+    shutil.copy(Path(__file__).parents[1] / "sessions" / "version1.toml", path)
+    before = path.read_bytes()
+    store = SessionStore(folder)
+    async with MockServer() as server:
+        app = make(server, store, store.load("version1"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            prompts = [view.text for view in app.query(UserMessage)]
+            assert prompts == ["How do sockets work?", "And TCP?"]
+            assert not any(label(view) for view in app.query(MessageView))
+            await pilot.press("ctrl+up")
+            await pilot.press("left_square_bracket")  # no other version: nothing changes
+            await pilot.pause()
+    assert path.read_bytes() == before
+
+
+async def test_a_reply_streams_into_a_new_branch_and_esc_stops_it_there(
+    store: SessionStore,
+) -> None:
+    session = Session()
+    session.add(Message("user", "first"))
+    session.add(Message("assistant", "the first answer"))
+    store.save(session)
+    async with MockServer(reply_text="word " * 50) as server:
+        app = make(server, store, store.load(session.id), model="mock-gpt+stall-3")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            app.query(UserMessage)[0].focus()
+            await pilot.press("e")
+            await pilot.pause()
+            screen = chat_screen(app)
+            screen.prompt.set_text("first, edited")
+            await pilot.press("enter")
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if app.query(AssistantMessage) and app.query(AssistantMessage)[0].text:
+                    break
+            assert screen.conversation.streaming
+            await pilot.press("escape")
+            await settle(pilot)
+            reply = app.query(AssistantMessage)[0]
+            assert reply.status == "stopped" and reply.text == "word word word"
+            assert label(app.query(UserMessage)[0]) == "‹ 2/2 ›"
+            saved = store.load(session.id)
+            assert [m.content for m in saved.messages] == ["first, edited", "word word word"]
+            assert saved.messages[-1].status == "stopped"
+            app.query(UserMessage)[0].focus()
+            await pilot.press("left_square_bracket")
+            await settle(pilot)
+            assert shown(app) == ["first", "the first answer"]
+        saved = store.load(session.id)
+        assert [m.content for m in saved.messages] == ["first", "the first answer"]
+        assert len(saved.tree) == 4

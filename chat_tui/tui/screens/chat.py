@@ -136,7 +136,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         self._draft_shown: tuple[str, str] = ("", "")
         #: True while open_session replaces the session (the box's text is in between).
         self._switching = False
-        #: While the last prompt is being edited: the draft it pushed aside.
+        #: While a message is being edited: the draft it pushed aside.
         self._edit_draft: str | None = None
         #: The message being edited, while it is.
         self._editing: Message | None = None
