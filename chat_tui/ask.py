@@ -196,7 +196,14 @@ def drop_failed_retry(session: Session, prompt: str) -> bool:
     if end and messages[-1].role == "assistant" and not messages[-1].content:
         end -= 1
     if end and messages[end - 1].role == "user" and messages[end - 1].content == prompt:
-        del messages[end - 1 :]
+        asked = messages[end - 1]
+        if end < len(messages):
+            session.delete_branch(messages[-1].id)
+        if session.children(asked.id):
+            # Another branch holds a reply to it: that stays, and the retry is a new branch.
+            session.go_to(asked.parent)
+        else:
+            session.delete_branch(asked.id)
         return True
     return False
 

@@ -255,6 +255,11 @@ def build_parser() -> Parser:
     add_shared_options(export, COMMAND_OPTIONS["sessions"], suppress=True)
     export.add_argument("id", metavar="ID", help="session id, id prefix, title or file path")
     export.add_argument("--format", choices=("md", "json"), default="md", help="default md")
+    export.add_argument(
+        "--all-branches",
+        action="store_true",
+        help="every branch of an edited or regenerated conversation, not only the current one",
+    )
 
     config = command("config", help="where the config file is, or create one")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION")
@@ -498,7 +503,9 @@ def run_sessions(args: argparse.Namespace) -> int:
     store = open_store(args, config.app.sessions_dir)
     if args.sessions_command == "export":
         session = store.find(args.id)
-        sys.stdout.write(to_markdown(session) if args.format == "md" else to_json(session))
+        every = args.all_branches
+        export_as = to_markdown if args.format == "md" else to_json
+        sys.stdout.write(export_as(session, all_branches=every))
         return 0
     listed: list[dict[str, object]] = []
     for entry in store.list():

@@ -55,6 +55,29 @@ async def shoot(name: str, model: str, size: tuple[int, int], *, wait: str = "do
                 await app.workers.wait_for_complete()
 
 
+async def shoot_branches(size: tuple[int, int]) -> None:
+    """A reply asked for three times, showing its second version: ‹ 2/3 ›."""
+    async with MockServer(reply_tokens=60, tokens_per_second=0) as server:
+        app = make_app(server.base_url, "mock-gpt")
+        async with app.run_test(size=size) as pilot:
+            screen = app.screen
+            assert isinstance(screen, ChatScreen)
+            screen.prompt.cursor_blink = False
+            screen.prompt.set_text("Explain sockets in one paragraph.")
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            for _ in range(2):
+                await pilot.press("ctrl+r")
+                await app.workers.wait_for_complete()
+                await pilot.pause(0.1)
+            app.query(AssistantMessage).last().focus()
+            await pilot.press("left_square_bracket")
+            await pilot.pause(0.3)
+            path = OUT / "branches.svg"
+            app.save_screenshot(str(path))
+            print(f"wrote {path.relative_to(ROOT)}")
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     await shoot("empty", "mock-gpt", (100, 30), wait="empty")
@@ -64,6 +87,7 @@ async def main() -> None:
     await shoot("error", "mock-gpt+http-429", (100, 24))
     await shoot("wide", "mock-gpt", (200, 60))
     await shoot("small", "mock-gpt", (80, 24))
+    await shoot_branches((100, 30))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from chat_tui.ask import drop_failed_retry
 from chat_tui.mock_server import MockServer
-from chat_tui.sessions import Session, SessionStore, SessionSummary
+from chat_tui.sessions import Message, Session, SessionStore, SessionSummary
 from tests.test_ask import clean_env, run_ask
 
 REPLY = "Answer from the mock.\n"
@@ -240,3 +241,57 @@ async def test_continuing_on_another_endpoint_says_so(server: MockServer, tmp_pa
         code, _, err = await run_ask(tmp_path, "--base-url", other.base_url, "--continue", "c")
     assert code == 0, err
     assert f"note: session made with custom/mock-gpt at {server.base_url}" in err
+
+
+async def test_continue_and_session_follow_the_current_branch(
+    server: MockServer, tmp_path: Path
+) -> None:
+    """Issue 16: a session edited in the app has branches; ask goes on from the one that
+    was on screen, sends only it as history, and leaves the other branch as it was."""
+    base = ("--base-url", server.base_url, "--model", "mock-gpt")
+    assert (await run_ask(tmp_path, *base, "first"))[0] == 0
+    assert (await run_ask(tmp_path, *base, "--continue", "second"))[0] == 0
+    store = store_of(tmp_path)
+    session = only_session(tmp_path)
+    session.branch_at(session.messages[2].id, Message("user", "second, edited"))
+    session.add(Message("assistant", "edited answer"))
+    store.save(session)
+
+    code, _, err = await run_ask(tmp_path, *base, "--continue", "third")
+    assert code == 0, err
+    assert sent(server) == [
+        ("user", "first"),
+        ("assistant", REPLY),
+        ("user", "second, edited"),
+        ("assistant", "edited answer"),
+        ("user", "third"),
+    ]
+    code, _, err = await run_ask(tmp_path, *base, "--session", session.id, "fourth")
+    assert code == 0, err
+    assert sent(server)[-3:-1] == [("user", "third"), ("assistant", REPLY)]
+    after = only_session(tmp_path)
+    assert [m.content for m in after.messages][2:] == [
+        "second, edited", "edited answer", "third", REPLY, "fourth", REPLY
+    ]  # fmt: skip
+    old = after.siblings(after.messages[2].id)[0]
+    assert [m.content for m in after.path_to(after.leaf_of(old.id))][2:] == ["second", REPLY]
+
+
+def test_a_failed_retry_is_dropped_without_touching_another_branch() -> None:
+    """A prompt sent again after it failed replaces the failed try, but a reply to it on
+    another branch stays: the retry then starts a branch of its own."""
+    session = Session()
+    asked = session.add(Message("user", "q"))
+    good = session.add(Message("assistant", "a good answer"))
+    session.go_to(asked.id)
+    failed = session.add(Message("assistant", "", status="error"))
+    assert drop_failed_retry(session, "q")
+    assert session.messages == [] and session.current is None
+    assert [m.id for m in session.tree] == [asked.id, good.id] and failed not in session.tree
+    session.add(Message("user", "q"))
+    assert len(session.siblings(asked.id)) == 2
+    # Without another branch, the failed exchange simply goes.
+    alone = Session()
+    alone.add(Message("user", "q"))
+    alone.add(Message("assistant", "", status="error"))
+    assert drop_failed_retry(alone, "q") and alone.tree == [] and alone.messages == []

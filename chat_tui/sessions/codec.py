@@ -2,18 +2,20 @@
 
 File layout (one file per session, meant to be read and diffed by a person)::
 
-    schema_version = 1          <- the header: everything a session list needs,
+    schema_version = 2          <- the header: everything a session list needs,
     id = "..."                     small and first, so listing reads only these lines
     title = "..."
-    created / updated / provider / model / revision / message_count / preview
+    created / updated / provider / model / current / revision / message_count / preview
     system_prompt = ...         <- the header's big values come last
     draft = "..."
 
     [parameters]
     temperature = 0.3
 
-    [[messages]]                <- one table per message, content as a multi-line string
-    role = "user"
+    [[messages]]                <- one table per message of every branch, each after its
+    id = "3f9a0c1e"                parent (none for a first message), content as a
+    parent = "..."                 multi-line string; ``current`` is the id where the
+    role = "user"                  branch on screen ends
     ...
     # end of chat-tui session    <- lets a reader tell a complete file from a cut one
 
@@ -66,6 +68,7 @@ def is_secret_parameter(name: str) -> bool:
 
 def dumps(session: Session) -> str:
     """The session as TOML text, ending with END_MARKER."""
+    every_message = session.all_messages()  # first: it takes in strays, which moves current
     header: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "id": session.id,
@@ -79,8 +82,11 @@ def dumps(session: Session) -> str:
         header["model"] = session.model
     if session.base_url is not None:
         header["base_url"] = session.base_url
+    if session.current is not None:
+        header["current"] = session.current
     header["revision"] = session.revision
-    header["message_count"] = len(session.messages)
+    # Every message in the file, on every branch: what a cut-short file is checked against.
+    header["message_count"] = len(every_message)
     header["preview"] = session.preview
     header["system_prompt"] = session.system_prompt
     header["draft"] = session.draft
@@ -93,7 +99,7 @@ def dumps(session: Session) -> str:
     }
     if parameters:
         parts.append("[parameters]\n" + _table(parameters))
-    parts.extend(_message(message) for message in session.messages)
+    parts.extend(_message(message) for message in every_message)
     parts.append(END_MARKER + "\n")
     return "\n".join(parts)
 
@@ -104,6 +110,8 @@ def _message(message: Message) -> str:
     save drops from about 0.4 s to about 0.03 s)."""
     usage = message.usage
     return _message_text(
+        message.id,
+        message.parent,
         message.role,
         message.created,
         message.status,
@@ -127,6 +135,8 @@ def _message(message: Message) -> str:
 
 @functools.lru_cache(maxsize=20_000)
 def _message_text(
+    message_id: str,
+    parent: str | None,
     role: str,
     created: datetime,
     status: str,
@@ -140,7 +150,10 @@ def _message_text(
 ) -> str:
     """Written by hand around tomli-w: tomli-w would write an array of short tables
     inline, which is harder to read and to diff."""
-    entry: dict[str, Any] = {"role": role, "created": _utc(created), "status": status}
+    entry: dict[str, Any] = {"id": message_id}
+    if parent is not None:
+        entry["parent"] = parent
+    entry.update({"role": role, "created": _utc(created), "status": status})
     for key, value in (
         ("model", model),
         ("finish_reason", finish_reason),
@@ -266,7 +279,28 @@ def _upgrade_v0(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _upgrade_v0}
+def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept one straight line of messages; version 2 keeps a tree of branches
+    (each message has an ``id`` and its ``parent``). A line is a tree of one branch."""
+    messages = data.get("messages")
+    if isinstance(messages, list):
+        parent: str | None = None
+        for index, message in enumerate(messages, 1):
+            if not isinstance(message, dict):
+                continue  # from_data reports it with the message's number
+            message["id"] = f"m{index}"
+            if parent is not None:
+                message["parent"] = parent
+            parent = message["id"]
+        if parent is not None:
+            data["current"] = parent
+    return data
+
+
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    0: _upgrade_v0,
+    1: _upgrade_v1,
+}
 
 
 def from_data(
@@ -292,6 +326,7 @@ def from_data(
     if not isinstance(raw_messages, list):
         raise SessionFileError(f"messages should be an array of tables, not {_kind(raw_messages)}")
     messages = [_read_message(entry, index) for index, entry in enumerate(raw_messages, 1)]
+    _check_tree(messages)
     parameters, ignored = _read_parameters(data.get("parameters", {}))
     created = _get(data, "created", datetime, _EPOCH)
     session = Session(
@@ -304,7 +339,8 @@ def from_data(
         base_url=_get(data, "base_url", str, None),
         system_prompt=_get(data, "system_prompt", str, ""),
         parameters=parameters,
-        messages=messages,
+        tree=messages,
+        current=_get(data, "current", str, None),
         draft=_get(data, "draft", str, ""),
         revision=_get(data, "revision", int, 0),
     )
@@ -321,6 +357,19 @@ def from_data(
             f"reads {SCHEMA_VERSION}); it is open read-only so that nothing in it is lost."
         )
     return session
+
+
+def _check_tree(messages: list[Message]) -> None:
+    """Every id once, and every parent a message earlier in the file."""
+    seen: set[str] = set()
+    for index, message in enumerate(messages, 1):
+        if message.id in seen:
+            raise SessionFileError(f"message {index}: id {message.id!r} is used twice")
+        if message.parent is not None and message.parent not in seen:
+            raise SessionFileError(
+                f"message {index}: parent {message.parent!r} is not an earlier message's id"
+            )
+        seen.add(message.id)
 
 
 def _check_whole(declared: object, found: int) -> None:
@@ -385,6 +434,8 @@ def _read_message(entry: object, index: int) -> Message:
     return Message(
         role=role,
         content=content,
+        id=_get(entry, "id", str, f"m{index}", where),
+        parent=_get(entry, "parent", str, None, where),
         created=_get(entry, "created", datetime, _EPOCH, where),
         reasoning=_get(entry, "reasoning", str, "", where),
         model=_get(entry, "model", str, None, where),

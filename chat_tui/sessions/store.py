@@ -358,7 +358,7 @@ class SessionStore:
             created=session.created,
             updated=session.updated,
             model=session.model,
-            message_count=len(session.messages),
+            message_count=len(session.all_messages()),
             preview=session.preview,
         )
 
@@ -404,8 +404,8 @@ class SessionStore:
         return None
 
     def search(self, query: str) -> builtins.list[SessionSummary]:
-        """Readable sessions whose title, or any message's text or reasoning, contains
-        ``query`` (ignoring case), newest first.
+        """Readable sessions whose title, or any message's text or reasoning on any branch,
+        contains ``query`` (ignoring case), newest first.
 
         A file's raw text is checked first and parsed only when the query may be in it;
         files that turn out unreadable are left out here (``list()`` reports them).
@@ -426,10 +426,7 @@ class SessionStore:
                 session = loads(text, session_id=entry.id)
             except SessionFileError:
                 continue
-            if any(
-                wanted in message.content.casefold() or wanted in message.reasoning.casefold()
-                for message in session.messages
-            ):
+            if session.find_branch(query) is not None:
                 found.append(entry)
         return found
 

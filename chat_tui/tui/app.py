@@ -47,10 +47,25 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Set temperature", "Sampling temperature of this session", "app.set_parameter('temperature')"),
     ("Set max tokens", "Longest reply of this session", "app.set_parameter('max_tokens')"),
     ("Stop reply", "Stop the streaming reply (Esc)", "screen.stop"),
-    ("Regenerate reply", "Ask again for the last reply (Ctrl+R)", "screen.regenerate"),
+    (
+        "Regenerate reply",
+        "Ask again for the focused or last reply; the old one stays a version (Ctrl+R)",
+        "screen.regenerate",
+    ),
     ("Continue reply", "Carry on from a stopped or cut-off reply (F5)", "screen.continue_reply"),
     ("Edit last prompt", "Put the last prompt back in the box (Ctrl+E)", "screen.edit_last"),
-    ("Undo edit", "Swap the exchange an edit replaced back in", "screen.undo_edit"),
+    ("Edit message", "Edit the focused message as a new branch (e)", "screen.edit_message"),
+    (
+        "Previous version",
+        "Show the focused message's previous version and its branch ([)",
+        "screen.switch_version(-1)",
+    ),
+    (
+        "Next version",
+        "Show the focused message's next version and its branch (])",
+        "screen.switch_version(1)",
+    ),
+    ("Undo edit", "Go back to the version an edit branched away from", "screen.undo_edit"),
     ("New conversation", "Start an empty session (Ctrl+N)", "screen.new_conversation"),
     ("Copy last code block", "Copy the last code block (Ctrl+G)", "screen.copy_code"),
     ("Copy reply", "Copy the focused or last reply (Ctrl+O)", "screen.copy_reply"),
@@ -318,14 +333,19 @@ class ChatApp(App[None]):
 
         chat = self.chat
         chat.save()  # only if it changed: the list should show the open session as it is
-        result = await self.push_screen_wait(SessionBrowser(self.store, chat))
+        browser = SessionBrowser(self.store, chat)
+        result = await self.push_screen_wait(browser)
         if result is None:
             return
         _, session_id = result
         if session_id == chat.session.id:
+            if browser.searched:
+                await chat.show_branch_with(browser.searched)
             return  # already open
         try:
             session = self.store.load(session_id)
+            if browser.searched and (leaf := session.find_branch(browser.searched)):
+                session.go_to(leaf)  # shown on the branch that has it; saved once changed
             await chat.open_session(session)
         except ChatTuiError as error:
             self.notify(neutralise(str(error)), severity="error", timeout=8)

@@ -152,7 +152,7 @@ def test_file_layout_is_readable_toml(store: SessionStore, make_session: MakeSes
     session = make_session()
     text = store.path_for(session.id).read_text()
     data = tomllib.loads(text)
-    assert list(data)[:11] == [
+    assert list(data)[:12] == [
         "schema_version",
         "id",
         "title",
@@ -160,12 +160,13 @@ def test_file_layout_is_readable_toml(store: SessionStore, make_session: MakeSes
         "updated",
         "provider",
         "model",
+        "current",
         "revision",
         "message_count",
         "preview",
         "system_prompt",
     ]
-    assert data["schema_version"] == SCHEMA_VERSION == 1
+    assert data["schema_version"] == SCHEMA_VERSION == 2
     assert data["message_count"] == 2 and data["preview"] == "How do sockets work?"
     assert isinstance(data["created"], datetime) and data["created"].tzinfo is not None
     assert data["parameters"] == {"temperature": 0.3}
@@ -229,7 +230,7 @@ def test_version_0_files_are_upgraded() -> None:
     assert not session.read_only and session.notice == ""
     assert upgrade({"messages": []})["schema_version"] == SCHEMA_VERSION
     # Once upgraded, it saves in the current layout.
-    assert "schema_version = 1" in dumps(session) and "text =" not in dumps(session)
+    assert f"schema_version = {SCHEMA_VERSION}" in dumps(session) and "text =" not in dumps(session)
 
 
 def test_a_newer_schema_opens_read_only_with_a_notice() -> None:

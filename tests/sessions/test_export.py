@@ -54,7 +54,7 @@ def test_json_holds_everything_with_iso_datetimes() -> None:
     session = conversation()
     text = to_json(session)
     data = json.loads(text)
-    assert text.startswith('{\n  "schema_version": 1,')
+    assert text.startswith('{\n  "schema_version": 2,')
     assert data["id"] == session.id and data["draft"] == "unsent"
     assert data["parameters"] == {"temperature": 0.3}
     assert data["messages"][1]["usage"] == {

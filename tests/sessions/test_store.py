@@ -136,7 +136,7 @@ def test_temporary_files_the_trash_and_other_files_are_not_listed(
             b'[[messages]]\nrole = "user"\ncontent = 5\n',
             "message 1: content should be text",
         ),
-        (b'schema_version = 1\nid = "x"\nmessage_count = 3\n', "looks cut short"),
+        (b'schema_version = 2\nid = "x"\nmessage_count = 3\n', "looks cut short"),
         (b'schema_version = 1\nid = "x"\ntitle = """never closed\n', "at the end of the file"),
     ],
 )
@@ -186,7 +186,7 @@ def test_newer_schema_is_listed_opened_read_only_and_never_overwritten(
     root.mkdir()
     newer = root / "newer.toml"
     newer.write_text(
-        'schema_version = 2\nid = "newer"\ntitle = "From the future"\nfuture_field = 1\n'
+        'schema_version = 3\nid = "newer"\ntitle = "From the future"\nfuture_field = 1\n'
         '[[messages]]\nrole = "user"\ncontent = "hi"\n'
     )
     assert [s.title for s in readable(store)] == ["From the future"]

@@ -53,7 +53,13 @@ AUTOSAVE_INTERVAL = 2.0
 #: Messages mounted when a session opens; older ones are mounted as the user scrolls up.
 WINDOW = 40
 
-EDITING_HINT = "Editing the last prompt: Enter replaces the last exchange, Esc cancels"
+EDIT_PROMPT_HINT = (
+    "Editing a prompt: Enter sends it as a new branch (the old one stays; [ and ] on a "
+    "message flip between them), Esc cancels"
+)
+EDIT_REPLY_HINT = (
+    "Editing a reply: Enter keeps your version as a new branch and sends nothing, Esc cancels"
+)
 
 CONTINUE_PROMPT = "Continue exactly where your last reply stopped."
 #: How a reply may have ended for F5 to continue it.
@@ -137,10 +143,12 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         self._draft_shown: tuple[str, str] = ("", "")
         #: True while open_session replaces the session (the box's text is in between).
         self._switching = False
-        #: While the last prompt is being edited: the draft it pushed aside.
+        #: While a message is being edited: the draft it pushed aside.
         self._edit_draft: str | None = None
-        #: The exchange the last edit replaced, for "Undo edit": (index, messages).
-        self._replaced: tuple[int, list[Message]] | None = None
+        #: The message being edited, while it is.
+        self._editing: Message | None = None
+        #: The version the last edit branched away from, for "Undo edit" to go back to.
+        self._undo_to: str | None = None
         #: Context window and prices by target label, learnt once per run in the background.
         self._facts: dict[str, ModelFacts] = {}
         #: The conversation's size without the box's text (the meter adds that as typed).
@@ -261,6 +269,9 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self.notify(session.notice, severity="warning", timeout=10)
 
     def _widget_for(self, message: Message) -> MessageView:
+        return self._label(self._new_widget_for(message), message)
+
+    def _new_widget_for(self, message: Message) -> MessageView:
         if message.role == "assistant":
             return AssistantMessage(
                 model=message.model or "",
@@ -386,7 +397,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         kept = "" if moves else before  # what stays behind as the old session's draft
         typed = now[len(kept) :] if now.startswith(kept) else now
         self._edit_draft = None
-        self._replaced = None
+        self._editing = None
+        self._undo_to = None
         self.session = session
         self._dirty = False
         if typed.strip():
@@ -443,8 +455,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         if self._warn_too_long(event.text):
             return
         try:
-            if self._edit_draft is not None:
-                await self._replace_last_exchange()
+            if self._edit_draft is not None and await self._branch_for_edit(event.text):
+                return  # an edited reply: nothing is sent until the user goes on
             await self._send(event.text)
         except BaseException:
             self.prompt.awaiting_reply = self.conversation.streaming
@@ -478,12 +490,12 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         # Before anything is awaited: no frame may show the prompt sent and the app idle.
         self.status.state = "connecting"
         self.query_one("#welcome").display = False
-        self.session.add(Message("user", text))
+        prompt = self.session.add(Message("user", text))
         self.session.draft = ""
         self._draft_shown = ("", "")
         self._dirty = True
         self.status.session_name = neutralise(self.session.title)
-        await self.conversation.add_user(text)
+        self._label(await self.conversation.add_user(text), prompt)
         await self._start_reply()
 
     async def _start_reply(self) -> None:
@@ -528,6 +540,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         in_flight.view, in_flight.outcome = await self.conversation.start_reply(
             open_stream, model=target.label
         )
+        self._label(in_flight.view, reply)
 
     @on(Conversation.ReplyStarted)
     def reply_started(self) -> None:
@@ -680,10 +693,12 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         window = self._window()
         reserve = self._reserve()
         use = self._context_use
-        editing = self._edit_draft is not None
-        index = self._last_user_index() if editing else None
+        edited = self._editing if self._edit_draft is not None else None
+        path = self.session.messages
+        index = next((i for i, m in enumerate(path) if edited and m.id == edited.id), None)
         if index is not None:
-            use = context_use(self.session.system_prompt, self.session.messages[:index])
+            # An edit branches off before the edited message: what follows it is not sent.
+            use = context_use(self.session.system_prompt, path[:index])
         if window is None or not would_overflow(window, use, text, reserve):
             return False
         needed = use.plus(text).tokens + reserve
@@ -706,8 +721,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
 
         async def answer(choice: TooLongChoice | None) -> None:
             if choice == "send" and not self.conversation.streaming:
-                if self._edit_draft is not None:
-                    await self._replace_last_exchange()
+                if self._edit_draft is not None and await self._branch_for_edit(text):
+                    return
                 await self._send(text)
             elif choice == "new" and not self.conversation.streaming:
                 await self.open_session(self._new_session())
@@ -761,21 +776,34 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         return False
 
     async def action_regenerate(self) -> None:
+        """Ask again for the focused reply (or the last one): the new reply is a new
+        version beside the old, which stays. On a focused prompt, ask it again."""
         if self._refuse_action("Ctrl+R", "asks again"):
             return
         await self._stop_and_wait()
         messages = self.session.messages
-        if messages and messages[-1].role == "assistant":
-            # The replaced reply goes, and its tokens with it (figures come from messages).
-            messages.pop()
-            self._dirty = True
-            last = self.conversation.last_of(AssistantMessage)
-            if last is not None:
-                await last.remove()
-        if messages and messages[-1].role == "user":
-            await self._start_reply()
-        else:
+        focused = self.focused
+        target = messages[-1] if messages else None
+        if isinstance(focused, MessageView) and focused.message_id is not None:
+            target = next((m for m in messages if m.id == focused.message_id), target)
+        prompt = target
+        if target is not None and target.role == "assistant":
+            prompt = self.session.message(target.parent) if target.parent else None
+        if prompt is None or prompt.role != "user":
             self.notify("There is no prompt to ask again yet.", timeout=3)
+            return
+        old = list(messages)
+        if (
+            target is not None
+            and target.role == "assistant"
+            and not (target.content or target.reasoning or self.session.children(target.id))
+        ):
+            # A reply without a word in it is no version worth keeping: the new one replaces it.
+            self.session.delete_branch(target.id)
+        self.session.go_to(prompt.id)
+        self._dirty = True
+        await self._show_branch(old)
+        await self._start_reply()
 
     async def action_continue_reply(self) -> None:
         """Ask the model to carry on from a reply that was stopped or cut off (by the
@@ -807,9 +835,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         await self._send(CONTINUE_PROMPT)
 
     async def action_edit_last(self) -> None:
-        """Put the last prompt in the box to edit. Nothing is removed until the edited
-        prompt is sent; Esc gives the box back its draft; "Undo edit" swaps the replaced
-        exchange back in."""
+        """Put the last prompt in the box to edit (see ``_edit``)."""
         if self._edit_draft is not None or self.session.read_only:
             return
         await self._stop_and_wait()
@@ -817,14 +843,48 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         if index is None:
             self.notify("There is no prompt to edit yet.", timeout=3)
             return
+        self._start_edit(self.session.messages[index])
+
+    async def action_edit_message(self) -> None:
+        """Edit the focused message, or the last prompt when no message has focus."""
+        focused = self.focused
+        if isinstance(focused, MessageView) and focused.message_id is not None:
+            await self._edit(focused.message_id)
+        else:
+            await self.action_edit_last()
+
+    @on(MessageView.EditRequested)
+    async def edit_requested(self, event: MessageView.EditRequested) -> None:
+        event.stop()
+        if event.view.message_id is not None:
+            await self._edit(event.view.message_id)
+
+    async def _edit(self, message_id: str) -> None:
+        """Put a message in the box to edit. Nothing changes until it is sent: then it
+        becomes a new version of the message, on a branch of its own (the old one and what
+        follows it stay, a flip away). Esc gives the box back its draft."""
+        if self.session.read_only:
+            self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
+            return
+        if self._edit_draft is not None:
+            self._cancel_edit(quiet=True)
+        await self._stop_and_wait()
+        if all(message.id != message_id for message in self.session.messages):
+            return  # no longer shown (the branch changed meanwhile)
+        self._start_edit(self.session.message(message_id))
+
+    def _start_edit(self, message: Message) -> None:
+        index = self.session.messages.index(message)
         self._edit_draft = self.prompt.text
+        self._editing = message
         for view in self._views_from(index):
             view.add_class("-replacing")
-        self.prompt.set_text(self.session.messages[index].content)
+        self.prompt.set_text(message.content)
         self.prompt.focus()
         self.status.state = "editing"
         kept = " Your unsent text is kept: Esc brings it back." if self._edit_draft else ""
-        self.notify(EDITING_HINT + "." + kept, timeout=5)
+        hint = EDIT_REPLY_HINT if message.role == "assistant" else EDIT_PROMPT_HINT
+        self.notify(hint + "." + kept, timeout=5, markup=False)
 
     def _last_user_index(self) -> int | None:
         messages = self.session.messages
@@ -839,45 +899,171 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         views = self.conversation.messages
         return views[len(views) - count :] if count else []
 
-    def _cancel_edit(self) -> None:
+    def _cancel_edit(self, *, quiet: bool = False) -> None:
         draft, self._edit_draft = self._edit_draft or "", None
+        self._editing = None
         for view in self.conversation.query(".-replacing"):
             view.remove_class("-replacing")
         self.prompt.set_text(draft)
         self.status.state = "idle"
-        self.notify("Edit cancelled.", timeout=2)
+        if not quiet:
+            self.notify("Edit cancelled.", timeout=2)
 
-    async def _replace_last_exchange(self) -> None:
+    async def _branch_for_edit(self, text: str) -> bool:
+        """Start the branch an edit makes: an edited prompt is sent next from the place of
+        the old one; an edited reply is added as a version of the old one here, and then
+        nothing is sent (returns True)."""
         draft, self._edit_draft = self._edit_draft or "", None
-        index = self._last_user_index()
-        if index is not None:
-            for view in self._views_from(index):
-                await view.remove()
-            self._replaced = (index, self.session.messages[index:])
-            del self.session.messages[index:]
+        edited, self._editing = self._editing, None
+        done = False
+        if edited is not None and any(m.id == edited.id for m in self.session.messages):
+            old = list(self.session.messages)
+            self._undo_to = edited.id
+            if edited.role == "assistant":
+                version = Message("assistant", text, model=edited.model)
+                self.session.branch_at(edited.id, version)
+                done = True
+            else:
+                self.session.go_to(edited.parent)
             self._dirty = True
-            self.notify("Replaced the last exchange; 'Undo edit' (Ctrl+P) brings it back.")
+            await self._show_branch(old)
+            self.notify(
+                "The edit is a new branch; the old one stays: [ and ] on the message flip "
+                "between them, 'Undo edit' (Ctrl+P) swaps back.",
+                markup=False,
+            )
         if draft:
             self.prompt.give_back(draft)
+        if done:
+            self.prompt.awaiting_reply = False  # no reply is coming: the box is free
+            self.status.state = "idle"
+            self.save()
+        return done
 
     async def action_undo_edit(self) -> None:
-        """Swap the exchange the last edit replaced back in (and the new one out)."""
-        if self._replaced is None or self.session.read_only:
+        """Go back to the version the last edit branched away from (and again, forth)."""
+        target = self._undo_to
+        if target is None or self.session.read_only or not self._has(target):
             self.notify("There is no edit to undo.", timeout=3)
             return
         await self._stop_and_wait()
-        index, replaced = self._replaced
-        for view in self._views_from(index):
-            await view.remove()
-        self._replaced = (index, self.session.messages[index:])
-        del self.session.messages[index:]
-        self.session.messages.extend(replaced)
-        await self.conversation.mount_all([self._widget_for(m) for m in replaced])
-        self.conversation.scroll_end(animate=False)
-        replies = [m for m in self.session.messages if m.role == "assistant"]
+        depth = len(self.session.path_to(target)) - 1
+        shown = self.session.messages[depth] if depth < len(self.session.messages) else None
+        await self._show_leaf(self.session.leaf_of(target))
+        self._undo_to = shown.id if shown is not None else None
+        self.notify("Swapped the earlier version back in; 'Undo edit' again swaps back.")
+
+    # Branches
+
+    def _has(self, message_id: str) -> bool:
+        return self.session.has(message_id)
+
+    def _label(self, view: MessageView, message: Message) -> MessageView:
+        """Tie a widget to its message, and show which version of it this is."""
+        view.message_id = message.id
+        if self._has(message.id):
+            view.show_versions(*self.session.sibling_position(message.id))
+        return view
+
+    async def _show_branch(self, old: list[Message]) -> None:
+        """Show the current branch after it changed from ``old``: the start they share
+        stays mounted, the rest is replaced, and the figures follow."""
+        new = self.session.messages
+        same = 0
+        for before, after in zip(old, new, strict=False):
+            if before is not after:
+                break
+            same += 1
+        conversation = self.conversation
+        views = conversation.messages
+        older = len(self._unmounted_older)
+        if same < older or len(views) != len(old) - older:
+            # The change starts above what is mounted: mount the window again.
+            await conversation.remove_children(views)
+            self._unmounted_older = new[:-WINDOW] if len(new) > WINDOW else []
+            fresh = new[-WINDOW:]
+        else:
+            await conversation.remove_children(views[same - older :])
+            fresh = new[same:]
+        if fresh:
+            await conversation.mount_all([self._widget_for(m) for m in fresh])
+        for view in conversation.messages:
+            if view.message_id is not None and self._has(view.message_id):
+                view.show_versions(*self.session.sibling_position(view.message_id))
+        replies = [m for m in new if m.role == "assistant"]
         self._show_figures(replies[-1] if replies else None)
+
+    async def _show_leaf(self, leaf: str) -> None:
+        """Make the branch ending at ``leaf`` the current one, show it and save that it is
+        (a session reopens on the branch it was left on)."""
+        old = list(self.session.messages)
+        self.session.go_to(leaf)
+        await self._show_branch(old)
         self.save(changed=True)
-        self.notify("Swapped the earlier exchange back in; 'Undo edit' again swaps back.")
+
+    async def show_branch_with(self, query: str) -> None:
+        """Show a branch whose messages hold ``query``, when the current one does not."""
+        if self.conversation.streaming:
+            return  # the reply streams into the branch on screen
+        leaf = self.session.find_branch(query)
+        if leaf is not None and leaf != self.session.current:
+            await self._show_leaf(leaf)
+
+    @on(MessageView.VersionRequested)
+    async def version_requested(self, event: MessageView.VersionRequested) -> None:
+        event.stop()
+        await self._flip(event.view, event.step)
+
+    async def action_switch_version(self, step: int) -> None:
+        """Show the previous (-1) or next (1) version of the focused message, or of the
+        last message that has versions when none has focus."""
+        focused = self.focused
+        view = focused if isinstance(focused, MessageView) else None
+        if view is None:
+            versioned = [v for v in self.conversation.messages if v.versions[1] > 1]
+            view = versioned[-1] if versioned else None
+        if view is None:
+            self.notify(
+                "No message here has other versions yet: e on a message edits it, "
+                "Ctrl+R asks again for a reply.",
+                timeout=4,
+            )
+            return
+        await self._flip(view, step)
+
+    async def _flip(self, view: MessageView, step: int) -> None:
+        if view.message_id is None or not self._has(view.message_id):
+            return
+        if self.conversation.streaming:
+            self.notify(
+                "A reply is still streaming: Esc stops it, then [ and ] switch versions.",
+                severity="warning",
+                timeout=4,
+                markup=False,
+            )
+            return
+        position, count = self.session.sibling_position(view.message_id)
+        if count == 1:
+            self.notify(
+                "This message has no other versions: e edits it, Ctrl+R on a reply asks again.",
+                timeout=3,
+            )
+            return
+        if self._edit_draft is not None:
+            self._cancel_edit(quiet=True)
+        await self._stop_and_wait()
+        old = list(self.session.messages)
+        target = self.session.switch(view.message_id, step)
+        if target is None:
+            edge = "first" if step < 0 else "last"
+            self.notify(f"This is the {edge} version ({position}/{count}).", timeout=2)
+            return
+        await self._show_branch(old)
+        self.save(changed=True)
+        shown = next((v for v in self.conversation.messages if v.message_id == target.id), None)
+        if shown is not None:
+            shown.focus()
+            shown.scroll_visible(animate=False)
 
     async def action_new_conversation(self) -> None:
         await self.open_session(self._new_session())

@@ -65,6 +65,9 @@ class SessionBrowser(FilterListScreen[BrowserResult]):
     SessionBrowser .hint { color: $text-muted; }
     """
 
+    #: The filter box's text when a session was opened from the list.
+    searched = ""
+
     def __init__(self, store: SessionStore, actions: SessionActions) -> None:
         super().__init__()
         self.store = store
@@ -157,6 +160,8 @@ class SessionBrowser(FilterListScreen[BrowserResult]):
 
     def _open(self, entry: SessionSummary | UnreadableSession | None) -> None:
         if isinstance(entry, SessionSummary):
+            # What was searched for, so that the session opens on the branch holding it.
+            self.searched = self.query_one(Input).value.strip()
             self.dismiss(("open", entry.id))
         elif isinstance(entry, UnreadableSession):
             self.notify(

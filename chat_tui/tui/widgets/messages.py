@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Collapsible, Static
 
 from chat_tui.safe_text import neutralise
@@ -67,10 +69,66 @@ class MessageView(LaidOutOnce, Vertical, can_focus=True):
 
     role = "message"
 
+    HELP = """A message of the conversation.
+
+- **e** edits it: sending the edit starts a new branch, and the old one stays.
+- **[** and **]** show its other versions (`‹ 2/3 ›`) and the branch below each.
+- **Ctrl+R** asks again for a reply (a new version), **Ctrl+O** copies it.
+- **Ctrl+Up** / **Ctrl+Down** move between messages, **Esc** goes back to the prompt.
+"""
+
+    BINDINGS = [
+        Binding("e", "edit", "Edit"),
+        Binding("left_square_bracket", "version(-1)", "Prev version"),
+        Binding("right_square_bracket", "version(1)", "Next version"),
+    ]
+
+    #: The session message this shows (set by the screen; None for one not saved yet).
+    message_id: str | None = None
+    #: Which version of its message this is, and of how many: (2, 3) shows "‹ 2/3 ›".
+    versions: tuple[int, int] = (1, 1)
+
+    class EditRequested(Message):
+        """The user asked to edit the message this view shows."""
+
+        def __init__(self, view: MessageView) -> None:
+            super().__init__()
+            self.view = view
+
+    class VersionRequested(Message):
+        """The user asked for the version ``step`` away (-1 before, 1 after)."""
+
+        def __init__(self, view: MessageView, step: int) -> None:
+            super().__init__()
+            self.view = view
+            self.step = step
+
     @property
     def text(self) -> str:
         """The message's text, as copied to the clipboard."""
         raise NotImplementedError
+
+    @property
+    def versions_label(self) -> str:
+        """``‹ 2/3 ›`` when the message has other versions, else ""."""
+        position, count = self.versions
+        return f"‹ {position}/{count} ›" if count > 1 else ""
+
+    def show_versions(self, position: int, count: int) -> None:
+        self.versions = (position, count)
+        if self.is_mounted:
+            self._show_versions()
+
+    def _show_versions(self) -> None:
+        label = self.query_one(".versions", Static)
+        label.update(self.versions_label)
+        label.display = bool(self.versions_label)
+
+    def action_edit(self) -> None:
+        self.post_message(self.EditRequested(self))
+
+    def action_version(self, step: int) -> None:
+        self.post_message(self.VersionRequested(self, step))
 
 
 class UserMessage(MessageView):
@@ -87,7 +145,11 @@ class UserMessage(MessageView):
         return self._text
 
     def compose(self) -> ComposeResult:
+        yield Static(self.versions_label, classes="versions", markup=False)
         yield Static(Content(neutralise(self._text)), classes="body", markup=False)
+
+    def on_mount(self) -> None:
+        self._show_versions()
 
 
 class AssistantMessage(MessageView):
@@ -118,7 +180,7 @@ class AssistantMessage(MessageView):
         self._thinking_text: Static | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Content(neutralise(self.model)), classes="meta", markup=False)
+        yield Static(self._meta(), classes="meta", markup=False)
         if self._reasoning:
             yield from self._compose_thinking(collapsed=True)
         yield ReplyView(self._initial_content)
@@ -133,6 +195,14 @@ class AssistantMessage(MessageView):
 
     def on_mount(self) -> None:
         self._show_status()
+
+    def _meta(self) -> Content:
+        """The line above a reply: the model, and ``‹ 2/3 ›`` when it has other versions."""
+        versions = self.versions_label
+        return Content(neutralise(self.model) + (f"   {versions}" if versions else ""))
+
+    def _show_versions(self) -> None:
+        self.query_one(".meta", Static).update(self._meta())
 
     @property
     def reply(self) -> ReplyView:
