@@ -694,6 +694,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         reserve = self._reserve()
         use = self._context_use
         edited = self._editing if self._edit_draft is not None else None
+        if edited is not None and edited.role == "assistant":
+            return False  # an edited reply is only stored: nothing is sent
         path = self.session.messages
         index = next((i for i, m in enumerate(path) if edited and m.id == edited.id), None)
         if index is not None:
