@@ -56,6 +56,16 @@ class Usage:
     estimated: bool = False
 
 
+@dataclass(frozen=True)
+class AttachedFile:
+    """A file (or piped text) sent with a prompt: its text is in the message's content, as
+    a fenced block; this is what the conversation shows of it until expanded."""
+
+    name: str
+    #: Its size in bytes, as read.
+    bytes: int
+
+
 @dataclass
 class Message:
     """One turn of the conversation.
@@ -79,6 +89,8 @@ class Message:
     #: Human text when a reply that ended may still be missing text (the stream held events
     #: the client could not read and skipped), or None.
     warning: str | None = None
+    #: Files sent with a prompt, in the order their blocks end its content.
+    attachments: list[AttachedFile] = field(default_factory=list)
 
     @property
     def ending(self) -> str:
