@@ -209,3 +209,47 @@ def split_message(content: str, count: int) -> tuple[str, list[tuple[str, str]]]
             rest = rest[:-2]
     blocks.reverse()
     return rest, blocks
+
+
+def typed_text(content: str, count: int) -> str:
+    """The part of a sent message the user typed (all of it when it has no attachments)."""
+    parsed = split_message(content, count) if count else None
+    return parsed[0] if parsed is not None else content
+
+
+#: Folders a file picker does not go into: they hold thousands of files nobody attaches.
+SKIPPED_FOLDERS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache",
+     ".pytest_cache", ".ruff_cache", "dist", "build", "target"}
+)  # fmt: skip
+
+
+def list_files(root: Path, *, limit: int = 5000) -> tuple[list[str], bool]:
+    """Files under ``root`` as relative paths with "/" (shallow ones first, then by name),
+    leaving out hidden and bulky folders; and whether the list stopped at ``limit``, so
+    that a home folder is listed in a moment rather than walked whole."""
+    found: list[str] = []
+    folders = [Path()]
+    while folders:
+        next_level: list[Path] = []
+        for folder in folders:
+            try:
+                entries = sorted(os.scandir(root / folder), key=lambda entry: entry.name)
+            except OSError:
+                continue  # unreadable folders are simply not offered
+            for entry in entries:
+                relative = folder / entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in SKIPPED_FOLDERS and not entry.name.startswith("."):
+                            next_level.append(relative)
+                        continue
+                    if not entry.is_file():
+                        continue
+                except OSError:
+                    continue
+                found.append(relative.as_posix())
+                if len(found) >= limit:
+                    return found, True
+        folders = next_level
+    return found, False

@@ -52,6 +52,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Edit last prompt", "Put the last prompt back in the box (Ctrl+E)", "screen.edit_last"),
     ("Undo edit", "Swap the exchange an edit replaced back in", "screen.undo_edit"),
     ("New conversation", "Start an empty session (Ctrl+N)", "screen.new_conversation"),
+    ("Attach file", "Send a file with the next prompt (Ctrl+F)", "screen.attach_file"),
     ("Copy last code block", "Copy the last code block (Ctrl+G)", "screen.copy_code"),
     ("Copy reply", "Copy the focused or last reply (Ctrl+O)", "screen.copy_reply"),
     (

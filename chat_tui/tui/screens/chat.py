@@ -18,12 +18,21 @@ from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
+from chat_tui.attachments import (
+    Attachment,
+    AttachmentError,
+    check_room,
+    compose_message,
+    read_attachment,
+    typed_text,
+)
 from chat_tui.backend import Backend, Lease
 from chat_tui.client.retry import MAX_RETRIES
 from chat_tui.config import Config, conversation_defaults
 from chat_tui.errors import ChatTuiError, SessionFileError
 from chat_tui.safe_text import neutralise
-from chat_tui.sessions import Message, Session, SessionStore, Usage
+from chat_tui.sessions import AttachedFile, Message, Session, SessionStore, Usage
+from chat_tui.tui.screens.file_picker import FilePicker
 from chat_tui.tui.widgets.code_block import CodeBlock
 from chat_tui.tui.widgets.conversation import (
     Conversation,
@@ -31,6 +40,7 @@ from chat_tui.tui.widgets.conversation import (
     describe_error,
 )
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
+from chat_tui.tui.widgets.pending_attachments import PendingAttachments
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.worker_errors import ReportsWorkerErrors
@@ -101,6 +111,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         Binding("ctrl+o", "copy_reply", "Copy reply", show=False),
         Binding("ctrl+up", "focus_message(-1)", "Prev message", show=False),
         Binding("ctrl+down", "focus_message(1)", "Next message", show=False),
+        Binding("ctrl+f", "attach_file", "Attach file", show=False),
     ]
 
     def __init__(
@@ -152,6 +163,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         with Conversation(id="conversation"):
             yield Static(WELCOME, id="welcome")
+        yield PendingAttachments(id="attachments")
         yield PromptInput(id="prompt")
         yield StatusBar(id="status")
         yield Footer()
@@ -231,7 +243,9 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         session = self.session
         self.status.session_name = neutralise(session.title)
         prompt = self.prompt
-        prompt.prompt_history = [m.content for m in session.messages if m.role == "user"]
+        prompt.prompt_history = [
+            typed_text(m.content, len(m.attachments)) for m in session.messages if m.role == "user"
+        ]
         # Each session has its own draft (open_session carries over text that has no
         # session to stay with).
         if prompt.text != session.draft:
@@ -259,7 +273,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
                 finish_reason=message.finish_reason,
                 warning=message.warning,
             )
-        return UserMessage(message.content)
+        return UserMessage(message.content, message.attachments)
 
     async def _maybe_mount_older(self, scroll_y: float) -> None:
         if scroll_y > 2 or not self._unmounted_older:
@@ -427,10 +441,21 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self._refuse(event.text)
             self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
             return
+        text, attached = event.text, self.pending_files.attachments
+        if attached:
+            try:
+                # The room left in the context window is not known on this branch (None):
+                # at merge, pass ChatScreen.context_room() here.
+                check_room(attached, None)
+            except AttachmentError as error:
+                self._refuse(text)
+                self.notify(neutralise(str(error)), severity="error", timeout=8)
+                return
+            text = compose_message(text, await self.pending_files.take())
         try:
             if self._edit_draft is not None:
                 await self._replace_last_exchange()
-            await self._send(event.text)
+            await self._send(text, [AttachedFile(a.name, a.size) for a in attached])
         except BaseException:
             self.prompt.awaiting_reply = self.conversation.streaming
             raise
@@ -459,16 +484,16 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
     async def edit_last_requested(self) -> None:
         await self.action_edit_last()
 
-    async def _send(self, text: str) -> None:
+    async def _send(self, text: str, attachments: list[AttachedFile] | None = None) -> None:
         # Before anything is awaited: no frame may show the prompt sent and the app idle.
         self.status.state = "connecting"
         self.query_one("#welcome").display = False
-        self.session.add(Message("user", text))
+        self.session.add(Message("user", text, attachments=list(attachments or ())))
         self.session.draft = ""
         self._draft_shown = ("", "")
         self._dirty = True
         self.status.session_name = neutralise(self.session.title)
-        await self.conversation.add_user(text)
+        await self.conversation.add_user(text, attachments or ())
         await self._start_reply()
 
     async def _start_reply(self) -> None:
@@ -811,3 +836,42 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self.notify(f"Could not export: {error}", severity="error")
             return
         self.notify(f"Exported to {path}", timeout=6)
+
+    # Attachments
+
+    @property
+    def pending_files(self) -> PendingAttachments:
+        return self.query_one(PendingAttachments)
+
+    @work(exclusive=True, group="attach")
+    async def action_attach_file(self) -> None:
+        """Pick a file under the working directory to send with the next prompt."""
+        root = Path.cwd()
+        chosen = await self.app.push_screen_wait(FilePicker(root))
+        if chosen:
+            await self.attach(root / Path(chosen).expanduser(), chosen)
+        self.prompt.focus()
+
+    async def attach(self, path: Path, name: str) -> None:
+        """Read ``path`` and add it to the files pending for the next prompt, or say in
+        words why it cannot go (nothing is added then)."""
+        if self.pending_files.has(name):
+            self.notify(f"{neutralise(name)} is attached already.", timeout=3)
+            return
+        config = getattr(self.app, "config", None)
+        settings = (config if isinstance(config, Config) else Config()).app
+        try:
+            attachment: Attachment = read_attachment(
+                path, max_bytes=settings.max_attachment_kb * 1024, name=name
+            )
+        except AttachmentError as error:
+            self.notify(neutralise(str(error)), severity="error", timeout=8)
+            return
+        await self.pending_files.add(attachment)
+
+    @on(PendingAttachments.Changed)
+    def pending_files_changed(self, event: PendingAttachments.Changed) -> None:
+        # The box may send with no typed text while files are waiting.
+        self.prompt.has_attachments = event.count > 0
+        if not event.count and self.focused is None:
+            self.prompt.focus()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Collapsible, Static
 
+from chat_tui.attachments import format_size, split_message
 from chat_tui.safe_text import neutralise
-from chat_tui.sessions import reply_ending
+from chat_tui.sessions import AttachedFile, reply_ending
 from chat_tui.tui.widgets.prose_view import LaidOutOnce
 from chat_tui.tui.widgets.reply_view import ReplyView
 
@@ -74,20 +78,39 @@ class MessageView(LaidOutOnce, Vertical, can_focus=True):
 
 
 class UserMessage(MessageView):
-    """A prompt the user sent, shown as plain text."""
+    """A prompt the user sent, shown as plain text; each attached file as one line that
+    expands to show its text (Enter on the line or on the focused message, or a click)."""
 
     role = "user"
+    BINDINGS = [Binding("enter", "toggle_attachments", "Show attached files", show=False)]
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, attachments: Sequence[AttachedFile] = ()) -> None:
         super().__init__(classes="user")
         self._text = text
+        self._attachments = list(attachments)
 
     @property
     def text(self) -> str:
         return self._text
 
     def compose(self) -> ComposeResult:
-        yield Static(Content(neutralise(self._text)), classes="body", markup=False)
+        parsed = split_message(self._text, len(self._attachments)) if self._attachments else None
+        if parsed is None:
+            yield Static(Content(neutralise(self._text)), classes="body", markup=False)
+            return
+        typed, blocks = parsed
+        if typed:
+            yield Static(Content(neutralise(typed)), classes="body", markup=False)
+        for attached, (_label, text) in zip(self._attachments, blocks, strict=True):
+            body = Static(Content(neutralise(text)), classes="attachment-text", markup=False)
+            title = neutralise(f"📎 {attached.name}, {format_size(attached.bytes)}")
+            yield Collapsible(body, title=title, collapsed=True, classes="attachment")
+
+    def action_toggle_attachments(self) -> None:
+        files = list(self.query(Collapsible))
+        expand = any(file.collapsed for file in files)
+        for file in files:
+            file.collapsed = not expand
 
 
 class AssistantMessage(MessageView):

@@ -79,10 +79,12 @@ class PromptInput(TextArea):
         self._stashed_draft = ""
         #: True from the moment a prompt is taken until the screen says its reply has ended.
         self.awaiting_reply = False
+        #: Set by the screen while files wait to be sent: Enter sends even an empty box.
+        self.has_attachments = False
 
     def action_submit(self) -> None:
         text = self.text
-        if not text.strip():
+        if not text.strip() and not self.has_attachments:
             return
         if self.awaiting_reply:
             # The text stays; what is typed next starts a line of its own rather than
