@@ -4,6 +4,8 @@ the session file (no UI, no network)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -220,3 +222,12 @@ def test_a_bad_limit_is_reported_and_the_default_kept(tmp_path: Path, value: str
     assert [(p.key, p.line) for p in problems] == [("app.max_attachment_kb", 3)]
     assert "expected a whole number of KiB from 1 to 1048576" in problems[0].message
     assert config.app.max_attachment_kb == 1024 and config.app.theme == "nord"
+
+
+def test_attachments_and_ask_need_no_textual() -> None:
+    code = (
+        "import sys, chat_tui.attachments, chat_tui.ask; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

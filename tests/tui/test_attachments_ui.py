@@ -186,18 +186,18 @@ async def test_a_pending_file_can_be_taken_off(folder: Path, store: SessionStore
             await pilot.pause()
             await pick(pilot, "notes")
             await pick(pilot, "app.py")
-            first = app.query(AttachmentChip).first()
-            first.focus()
+            await pilot.press("shift+tab")  # from the box to the nearest chip, the last
+            assert app.focused is app.query(AttachmentChip).last()
             await pilot.press("enter")
             await pilot.pause()
-            assert pending(app) == ["src/app.py"]
-            assert "Not sending notes.md." in toasts(app)
+            assert pending(app) == ["notes.md"]
+            assert "Not sending src/app.py." in toasts(app)
             assert app.focused is app.query_one(AttachmentChip)
             await pilot.press("escape")  # back to the box
             assert app.focused is chat_screen(app).prompt
-            await send(pilot, "only the code")
+            await send(pilot, "only the notes")
             sent = server.requests[-1].body["messages"][-1]["content"]
-            assert "notes.md" not in sent and "```src/app.py\n" in sent
+            assert sent == f"only the notes\n\n````notes.md\n{NOTES}````"
 
 
 @pytest.mark.parametrize(
