@@ -253,3 +253,55 @@ def list_files(root: Path, *, limit: int = 5000) -> tuple[list[str], bool]:
                     return found, True
         folders = next_level
     return found, False
+
+
+#: What may not come just before the @ of a mention: ``me@example.com`` is no mention.
+MENTION_START = r"(?<![\w.@/\\-])@"
+#: ``@path`` at the start of a word or after a bracket, up to a space or a quote.
+_MENTION = re.compile(MENTION_START + r"([^\s`'\"]+)")
+
+
+def mentioned_paths(text: str, root: Path) -> list[str]:
+    """The ``@path`` words of a prompt that name a file (relative to ``root``, or absolute),
+    each once, in order. Trailing punctuation is not part of the path ("see @notes.md.").
+    Words naming nothing are ordinary text: ``@channel`` stays just a word."""
+    found: list[str] = []
+    for match in _MENTION.finditer(text):
+        path = match.group(1).rstrip(".,;:!?)]}")
+        if path and path not in found and (root / Path(path).expanduser()).is_file():
+            found.append(path)
+    return found
+
+
+def complete_path(partial: str, root: Path) -> tuple[str, list[str]]:
+    """Complete ``partial`` (a path relative to ``root``, or absolute) as a shell does: the
+    longest completion all matches share, and the matches (folders end with "/"). Hidden
+    entries are offered only once the partial name starts with a dot."""
+    folder_part, _, name_part = partial.rpartition("/")
+    folder = root / Path(folder_part).expanduser() if folder_part else root
+    if partial.startswith("/") and not folder_part:
+        folder = Path("/")
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return partial, []
+    prefix = f"{folder_part}/" if folder_part or partial.startswith("/") else ""
+    matches: list[str] = []
+    for entry in entries:
+        if not entry.name.startswith(name_part):
+            continue
+        if entry.name.startswith(".") and not name_part.startswith("."):
+            continue
+        try:
+            is_folder = entry.is_dir()
+        except OSError:
+            continue
+        matches.append(prefix + entry.name + ("/" if is_folder else ""))
+    if not matches:
+        return partial, []
+    # Character by character, as a shell completes: "note" + "notebook/" share "note".
+    common = matches[0]
+    for match in matches[1:]:
+        while not match.startswith(common):
+            common = common[:-1]
+    return common, matches

@@ -17,9 +17,11 @@ from chat_tui.attachments import (
     Attachment,
     AttachmentError,
     check_room,
+    complete_path,
     compose_message,
     fence_for,
     format_size,
+    mentioned_paths,
     read_attachment,
     split_message,
 )
@@ -231,3 +233,33 @@ def test_attachments_and_ask_need_no_textual() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_at_words_that_name_files_are_mentions(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("a")
+    text = "see @notes.md. and (@src/app.py), me@notes.md @nobody @src @notes.md\n@notes.md"
+    assert mentioned_paths(text, tmp_path) == ["notes.md", "src/app.py"]
+    assert mentioned_paths("no mentions here", tmp_path) == []
+    absolute = tmp_path / "notes.md"
+    assert mentioned_paths(f"@{absolute}", Path("/nonexistent")) == [str(absolute)]
+
+
+def test_paths_complete_as_in_a_shell(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("n")
+    (tmp_path / "notebook").mkdir()
+    (tmp_path / "notebook" / "page.txt").write_text("p")
+    (tmp_path / ".hidden").write_text("h")
+    assert complete_path("no", tmp_path) == ("note", ["notebook/", "notes.md"])
+    assert complete_path("notes", tmp_path) == ("notes.md", ["notes.md"])
+    assert complete_path("noteb", tmp_path) == ("notebook/", ["notebook/"])
+    assert complete_path("notebook/", tmp_path) == ("notebook/page.txt", ["notebook/page.txt"])
+    assert complete_path("x", tmp_path) == ("x", [])
+    assert complete_path("missing/x", tmp_path) == ("missing/x", [])
+    assert complete_path("", tmp_path)[1] == ["notebook/", "notes.md"]
+    assert complete_path(".h", tmp_path) == (".hidden", [".hidden"])
+    assert complete_path(f"{tmp_path}/notes", Path("/elsewhere")) == (
+        f"{tmp_path}/notes.md",
+        [f"{tmp_path}/notes.md"],
+    )

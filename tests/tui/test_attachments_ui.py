@@ -275,3 +275,55 @@ async def test_the_attached_text_is_never_markup(folder: Path, store: SessionSto
             await pilot.pause()
             shown = str(fold.query_one(".attachment-text", Static).render())
             assert shown == "[bold]not bold[/bold] \u241b[31mred"
+
+
+async def test_at_paths_complete_with_tab_and_go_with_the_prompt(
+    folder: Path, store: SessionStore
+) -> None:
+    async with MockServer(reply_text="ok\n") as server:
+        app = make(server, store)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await pilot.pause()
+            prompt = chat_screen(app).prompt
+            await pilot.press(*"fix @s", "tab", "tab", *" using @no", "tab")
+            await pilot.pause()
+            assert prompt.text == "fix @src/app.py using @notes.md"
+            assert app.focused is prompt  # Tab completed; it did not move the focus
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            sent = server.requests[-1].body["messages"][-1]["content"]
+            assert sent == (
+                "fix @src/app.py using @notes.md\n\n"
+                "```src/app.py\ndef f():\n    return 1\n```\n\n"
+                f"````notes.md\n{NOTES}````"
+            )
+            message = app.query_one(UserMessage)
+            assert shown_lines(message) == ["📎 src/app.py, 22 B", "📎 notes.md, 28 B"]
+            # Tab anywhere else still moves the focus.
+            await pilot.press(*"plain", "tab")
+            assert app.focused is not prompt
+
+
+async def test_an_at_word_naming_no_file_is_just_text(folder: Path, store: SessionStore) -> None:
+    async with MockServer(reply_text="ok\n") as server:
+        app = make(server, store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await send(pilot, "ping @channel and me@notes.md")
+            sent = server.requests[-1].body["messages"][-1]["content"]
+            assert sent == "ping @channel and me@notes.md"
+
+
+async def test_an_at_file_that_cannot_go_keeps_the_prompt(
+    folder: Path, store: SessionStore
+) -> None:
+    async with MockServer(reply_text="ok\n") as server:
+        app = make(server, store)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await pilot.pause()
+            await send(pilot, "what is @logo.png")
+            assert server.requests == []
+            assert chat_screen(app).prompt.text == "what is @logo.png"
+            assert any("logo.png looks like a binary file" in toast for toast in toasts(app))
+            assert not app.query(UserMessage)

@@ -23,6 +23,7 @@ from chat_tui.attachments import (
     AttachmentError,
     check_room,
     compose_message,
+    mentioned_paths,
     read_attachment,
     typed_text,
 )
@@ -441,6 +442,9 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self._refuse(event.text)
             self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
             return
+        if not await self._attach_mentioned(event.text):
+            self._refuse(event.text)
+            return
         text, attached = event.text, self.pending_files.attachments
         if attached:
             try:
@@ -852,12 +856,23 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             await self.attach(root / Path(chosen).expanduser(), chosen)
         self.prompt.focus()
 
-    async def attach(self, path: Path, name: str) -> None:
+    async def _attach_mentioned(self, text: str) -> bool:
+        """Add the files the prompt names as ``@path`` to the pending ones; False (with the
+        reason said) when one of them cannot go."""
+        root = Path.cwd()
+        for name in mentioned_paths(text, root):
+            if self.pending_files.has(name):
+                continue  # picked with Ctrl+F as well: it goes once
+            if not await self.attach(root / Path(name).expanduser(), name):
+                return False
+        return True
+
+    async def attach(self, path: Path, name: str) -> bool:
         """Read ``path`` and add it to the files pending for the next prompt, or say in
-        words why it cannot go (nothing is added then)."""
+        words why it cannot go (nothing is added then). True when it is pending."""
         if self.pending_files.has(name):
             self.notify(f"{neutralise(name)} is attached already.", timeout=3)
-            return
+            return True
         config = getattr(self.app, "config", None)
         settings = (config if isinstance(config, Config) else Config()).app
         try:
@@ -866,8 +881,9 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             )
         except AttachmentError as error:
             self.notify(neutralise(str(error)), severity="error", timeout=8)
-            return
+            return False
         await self.pending_files.add(attachment)
+        return True
 
     @on(PendingAttachments.Changed)
     def pending_files_changed(self, event: PendingAttachments.Changed) -> None:
