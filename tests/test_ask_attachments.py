@@ -88,6 +88,8 @@ async def test_a_file_alone_is_a_prompt(server: MockServer, tmp_path: Path) -> N
     code, _, err = await run_ask(tmp_path, *target(server), "-f", str(notes))
     assert code == 0, err
     assert sent_prompt(server) == f"```{notes}\nWhat is 2+2?\n```"
+    (summary,) = saved_session(tmp_path).list()
+    assert saved_session(tmp_path).load(summary.id).title == f"📎 {notes}"
 
 
 @pytest.mark.parametrize(

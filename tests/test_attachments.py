@@ -263,3 +263,13 @@ def test_paths_complete_as_in_a_shell(tmp_path: Path) -> None:
         f"{tmp_path}/notes.md",
         [f"{tmp_path}/notes.md"],
     )
+
+
+def test_a_prompt_of_files_alone_is_titled_by_their_names() -> None:
+    content = compose_message("", [Attachment("a.md", "x", 1), Attachment("b.txt", "y", 1)])
+    session = Session()
+    attached = [AttachedFile("a.md", 1), AttachedFile("b.txt", 1)]
+    session.add(Message("user", content, attachments=attached))
+    assert session.title == "📎 a.md, b.txt"
+    assert session.preview == "📎 a.md, b.txt"
+    assert loads(dumps(session)).preview == "📎 a.md, b.txt"

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from chat_tui.attachments import typed_text
+
 #: Version of the session file layout; bump it and add an upgrade in codec.py on any change.
 SCHEMA_VERSION = 1
 Role = Literal["system", "user", "assistant"]
@@ -93,6 +95,15 @@ class Message:
     attachments: list[AttachedFile] = field(default_factory=list)
 
     @property
+    def summary_text(self) -> str:
+        """What a prompt says, for titles and previews: the text typed, or the names of the
+        files attached when nothing was typed (never the first line of a file's fence)."""
+        if not self.attachments:
+            return self.content
+        typed = typed_text(self.content, len(self.attachments))
+        return typed if typed.strip() else "📎 " + ", ".join(a.name for a in self.attachments)
+
+    @property
     def ending(self) -> str:
         """How a reply ended, in one word: ``complete``, ``stopped``, ``cut_off``,
         ``length``, ``content_filter``, ``tool_calls``, ``error`` (or ``streaming``).
@@ -136,7 +147,7 @@ class Session:
         """Append a message and return it; the first prompt also names an untitled session."""
         self.messages.append(message)
         if not self.title and message.role == "user":
-            self.title = title_from_prompt(message.content)
+            self.title = title_from_prompt(message.summary_text)
         return message
 
     def history(self) -> list[dict[str, str]]:
@@ -157,5 +168,5 @@ class Session:
     @property
     def preview(self) -> str:
         """The first prompt on one line, for lists of sessions."""
-        first = next((m.content for m in self.messages if m.role == "user"), "")
+        first = next((m.summary_text for m in self.messages if m.role == "user"), "")
         return title_from_prompt(first)
