@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chat_tui.mock_server import MockServer
-from chat_tui.sessions import AttachedFile, SessionStore
+from chat_tui.sessions import AttachedFile, SessionStore, title_from_prompt
 from tests.test_ask import REPLY, clean_env, error_lines, run_ask, target
 
 
@@ -89,7 +89,7 @@ async def test_a_file_alone_is_a_prompt(server: MockServer, tmp_path: Path) -> N
     assert code == 0, err
     assert sent_prompt(server) == f"```{notes}\nWhat is 2+2?\n```"
     (summary,) = saved_session(tmp_path).list()
-    assert saved_session(tmp_path).load(summary.id).title == f"📎 {notes}"
+    assert saved_session(tmp_path).load(summary.id).title == title_from_prompt(f"📎 {notes}")
 
 
 @pytest.mark.parametrize(
