@@ -327,3 +327,14 @@ async def test_an_at_file_that_cannot_go_keeps_the_prompt(
             assert chat_screen(app).prompt.text == "what is @logo.png"
             assert any("logo.png looks like a binary file" in toast for toast in toasts(app))
             assert not app.query(UserMessage)
+
+
+async def test_the_key_is_in_the_help_panel(folder: Path, store: SessionStore) -> None:
+    async with MockServer(reply_text="ok\n") as server:
+        app = make(server, store)
+        async with app.run_test(size=(120, 80)) as pilot:
+            await pilot.pause()
+            assert "Attach" not in app.export_screenshot()
+            await pilot.press("f1")
+            await pilot.pause(0.3)
+            assert "Attach" in app.export_screenshot()
