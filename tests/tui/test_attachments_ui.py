@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from textual.command import CommandPalette
 from textual.widgets import Collapsible, Static
+from textual.widgets._collapsible import CollapsibleTitle
 
 from chat_tui.backend import Backend
 from chat_tui.config import AppSettings, Config, ProviderConfig, Target
@@ -92,7 +93,7 @@ async def send(pilot: Any, text: str) -> None:
 
 def shown_lines(message: UserMessage) -> list[str]:
     """The compact line of each attachment, as its collapsible's title shows it."""
-    return [str(c.title) for c in message.query(Collapsible)]
+    return [str(title.label) for title in message.query(CollapsibleTitle)]
 
 
 async def test_attach_send_show_expand_and_reopen(folder: Path, store: SessionStore) -> None:
@@ -263,14 +264,18 @@ async def test_attach_file_is_in_the_command_palette(folder: Path, store: Sessio
 
 
 async def test_the_attached_text_is_never_markup(folder: Path, store: SessionStore) -> None:
-    (folder / "odd.txt").write_text("[bold]not bold[/bold] \x1b[31mred\n")
+    (folder / "[b]odd.txt").write_text("[bold]not bold[/bold] \x1b[31mred\n")
     async with MockServer(reply_text="ok\n") as server:
         app = make(server, store)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             await pick(pilot, "odd")
+            assert pending(app) == ["[b]odd.txt"]
+            assert "📎 [b]odd.txt, 31 B ✕" in str(app.query_one(AttachmentChip).label)
             await send(pilot, "what is this")
-            fold = app.query_one(UserMessage).query_one(Collapsible)
+            message = app.query_one(UserMessage)
+            assert shown_lines(message) == ["📎 [b]odd.txt, 31 B"]
+            fold = message.query_one(Collapsible)
             fold.collapsed = False
             await pilot.pause()
             shown = str(fold.query_one(".attachment-text", Static).render())

@@ -103,7 +103,8 @@ class UserMessage(MessageView):
             yield Static(Content(neutralise(typed)), classes="body", markup=False)
         for attached, (_label, text) in zip(self._attachments, blocks, strict=True):
             body = Static(Content(neutralise(text)), classes="attachment-text", markup=False)
-            title = neutralise(f"📎 {attached.name}, {format_size(attached.bytes)}")
+            # Content, not a str: Collapsible reads a str title as markup ("[draft].md").
+            title = Content(neutralise(f"📎 {attached.name}, {format_size(attached.bytes)}"))
             yield Collapsible(body, title=title, collapsed=True, classes="attachment")
 
     def action_toggle_attachments(self) -> None:
