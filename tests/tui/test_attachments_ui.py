@@ -343,3 +343,34 @@ async def test_the_key_is_in_the_help_panel(folder: Path, store: SessionStore) -
             await pilot.press("f1")
             await pilot.pause(0.3)
             assert "Attach" in app.export_screenshot()
+
+
+async def test_closing_the_picker_while_it_lists_is_harmless(
+    folder: Path, store: SessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from chat_tui.tui.screens import file_picker
+
+    release = threading.Event()
+    real = file_picker.list_files
+
+    def slow(root: Path, **options: Any) -> tuple[list[str], bool]:
+        release.wait(10)  # a big folder: still listing when the picker closes
+        return real(root, **options)
+
+    monkeypatch.setattr(file_picker, "list_files", slow)
+    async with MockServer(reply_text="ok\n") as server:
+        app = make(server, store)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await pilot.pause()
+            await pilot.press("ctrl+f")
+            await until(pilot, lambda: isinstance(app.screen, FilePicker))
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, FilePicker))
+            release.set()
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.2)
+            assert toasts(app) == []
+            await send(pilot, "still fine")
+            assert server.requests[-1].body["messages"][-1]["content"] == "still fine"

@@ -64,6 +64,8 @@ class FilePicker(FilterListScreen[str | None]):
         self.app.call_from_thread(self._listed_files, files, cut)
 
     def _listed_files(self, files: list[str], cut: bool) -> None:
+        if not self.is_attached:
+            return  # closed while the folder was being listed
         self.files = files
         self._listed = True
         if cut:
