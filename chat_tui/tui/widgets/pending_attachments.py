@@ -28,7 +28,7 @@ class PendingAttachments(HorizontalGroup):
     the user takes one off by pressing its chip."""
 
     DEFAULT_CSS = """
-    PendingAttachments { height: auto; display: none; padding: 0 2; }
+    PendingAttachments { height: auto; display: none; margin: 1 0 0 0; padding: 0 2; }
     PendingAttachments.-has-files { display: block; }
     PendingAttachments > AttachmentChip { margin: 0 1 0 0; }
     """
