@@ -21,6 +21,7 @@ from chat_tui.attachments import (
     compose_message,
     fence_for,
     format_size,
+    list_files,
     mentioned_paths,
     read_attachment,
     split_message,
@@ -273,3 +274,15 @@ def test_a_prompt_of_files_alone_is_titled_by_their_names() -> None:
     assert session.title == "📎 a.md, b.txt"
     assert session.preview == "📎 a.md, b.txt"
     assert loads(dumps(session)).preview == "📎 a.md, b.txt"
+
+
+def test_the_picker_lists_shallow_files_first_and_skips_bulky_folders(tmp_path: Path) -> None:
+    for name in ("b.txt", "a.txt", ".env", "src/deep/x.py", "src/m.py", ".git/config",
+                 "node_modules/p/index.js", ".cache/c"):  # fmt: skip
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    files, cut = list_files(tmp_path)
+    assert files == [".env", "a.txt", "b.txt", "src/m.py", "src/deep/x.py"]
+    assert not cut
+    assert list_files(tmp_path, limit=2) == ([".env", "a.txt"], True)
