@@ -12,10 +12,19 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from chat_tui import output
+from chat_tui.attachments import (
+    DEFAULT_MAX_BYTES,
+    Attachment,
+    check_room,
+    check_size,
+    compose_message,
+    read_attachment,
+)
 from chat_tui.backend import Backend
 from chat_tui.client import ContentDelta, ReasoningDelta, SkippedEvent, Usage
 from chat_tui.client.retry import MAX_RETRIES, retry_delay, should_retry
@@ -25,7 +34,7 @@ from chat_tui.errors import ChatTuiError, ClientError, OutputError, UsageError
 from chat_tui.meter import format_cost
 from chat_tui.output import report
 from chat_tui.safe_text import check_utf8, neutralise
-from chat_tui.sessions import Message, Session, SessionStore
+from chat_tui.sessions import AttachedFile, Message, Session, SessionStore
 from chat_tui.sessions import Usage as SessionUsage
 
 EXIT_OK = 0
@@ -77,6 +86,8 @@ class AskRequest:
     retries: int = MAX_RETRIES
     #: Save the exchange as a session (a new one unless one was given).
     save: bool = True
+    #: The files whose blocks end ``prompt`` (see ``read_prompt``).
+    attachments: tuple[AttachedFile, ...] = ()
 
 
 @dataclass
@@ -103,24 +114,50 @@ class Reply:
         return bool(self.content or self.reasoning)
 
 
-def read_prompt(words: list[str], stdin: TextIO | None) -> str:
-    """The prompt: the arguments, with standard input added after a blank line when it is
-    not a terminal (``git diff | chat-tui ask "review this"``); either alone is the prompt.
+@dataclass(frozen=True)
+class Prompt:
+    """The user message to send: the typed text with any attachments folded in."""
 
-    UsageError when there is no prompt at all, or stdin is not text.
+    text: str
+    #: What was attached, in the order of its blocks at the end of ``text``.
+    attachments: tuple[AttachedFile, ...] = ()
+
+
+def read_prompt(
+    words: list[str],
+    stdin: TextIO | None,
+    files: Sequence[str] = (),
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    room_tokens: int | None = None,
+) -> Prompt:
+    """The prompt: the arguments, with each ``--file`` attached as a fenced block. Standard
+    input, when it is not a terminal, is attached too (``git diff | chat-tui ask "write a
+    commit message"``), or is the prompt itself when no arguments are given.
+
+    UsageError when there is nothing to send, stdin is not text, or a file cannot be
+    attached (missing, a folder, binary, over ``max_bytes``, or more than ``room_tokens``,
+    the room left in the context window when that is known).
     """
     typed = " ".join(words)
     check_utf8("the prompt", typed)
     piped = ""
     if stdin is not None and not _isatty(stdin):
         piped = _read_stdin(stdin)
+    attachments = [read_attachment(path, max_bytes=max_bytes) for path in files]
     if typed.strip() and piped.strip():
-        prompt = f"{typed}\n\n{piped}"
-    else:
-        prompt = typed if typed.strip() else piped
-    if not prompt.strip():
+        text_in = Attachment("stdin", piped, len(piped.encode("utf-8")))
+        check_size(text_in, max_bytes)
+        attachments.insert(0, text_in)
+    elif not typed.strip():
+        typed = piped if piped.strip() else ""
+    if not typed.strip() and not attachments:
         raise UsageError("the prompt is empty: give it as arguments or on stdin.")
-    return prompt
+    check_room(attachments, room_tokens)
+    return Prompt(
+        compose_message(typed, attachments),
+        tuple(AttachedFile(attachment.name, attachment.size) for attachment in attachments),
+    )
 
 
 def _read_stdin(stdin: TextIO) -> str:
@@ -403,7 +440,8 @@ class _Ask:
         if session is not None:
             # The prompt is saved before the request, and the reply whatever happens to it,
             # so a conversation continued from a pipe is never lost and opens in the app.
-            session.add(Message("user", self.request.prompt))
+            attached = list(self.request.attachments)
+            session.add(Message("user", self.request.prompt, attachments=attached))
             self._save(session)
         message = Message("assistant", "", model=self.target.label)
         backend = Backend(self.target, demo_rate=DEMO_TOKENS_PER_SECOND)

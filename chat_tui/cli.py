@@ -71,9 +71,12 @@ COMMAND_OPTIONS: dict[str | None, tuple[str, ...]] = {
 ASK_DESCRIPTION = """\
 Send one prompt and stream the reply to stdout, for pipes and scripts.
 
-The prompt is the arguments, joined by spaces. When stdin is not a terminal it is read
-too: after the arguments, past a blank line (git diff | chat-tui ask "review this"), or
-alone as the whole prompt. An empty prompt, or stdin that is not UTF-8 text, is refused.
+The prompt is the arguments, joined by spaces. Each -f/--file PATH is attached to it as
+a fenced block labelled with the file's name. When stdin is not a terminal it is read
+too: attached the same way, labelled "stdin", when there are arguments (git diff |
+chat-tui ask "write a commit message"), or alone as the whole prompt. An empty prompt,
+stdin that is not UTF-8 text, and a file that is missing, a folder, binary or larger
+than [app] max_attachment_kb (default 1024) are refused before anything is sent.
 
 On a terminal, control characters in the reply (escape sequences that could clear the
 screen, set the title or the clipboard) are shown as visible symbols; on a pipe or in a
@@ -96,7 +99,8 @@ exit codes:
   0    the reply arrived complete
   1    error: the server, the network, a timeout, the configuration, a session file,
        or stdout could not be written (disk full, closed); one line on stderr
-  2    usage: a bad option or value, an empty prompt, stdin that is not UTF-8 text
+  2    usage: a bad option or value, an empty prompt, stdin that is not UTF-8 text,
+       a file that cannot be attached
   3    the reply was cut off by the server (finish_reason length, content_filter or
        tool_calls): what arrived was printed, a note says why
   4    damaged stream: events that could not be read were skipped (numbered on
@@ -115,6 +119,7 @@ environment:
 examples:
   chat-tui ask "Explain SSE in one paragraph"
   git diff | chat-tui ask --model openai/gpt-4o-mini "Write a commit message for this"
+  chat-tui ask -f notes.md -f todo.txt "What is still open?"
   chat-tui ask --continue "and in Rust?"
   chat-tui ask --base-url http://127.0.0.1:8080/v1 --max-tokens 200 --timeout 30 "hi"
 """
@@ -187,6 +192,14 @@ def build_parser() -> Parser:
         epilog=ASK_EPILOG,
     )
     ask.add_argument("prompt", nargs="*", help="the prompt (and/or stdin, see above)")
+    ask.add_argument(
+        "-f",
+        "--file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="attach a text file to the prompt (repeatable)",
+    )
     ask.add_argument("--system", metavar="S", help="system prompt")
     ask.add_argument("--temperature", type=_parameter("temperature"), metavar="T", help="0 to 2")
     ask.add_argument(
@@ -411,11 +424,14 @@ def run_ask(args: argparse.Namespace) -> int:
     from chat_tui.config import SavedTarget, conversation_defaults, load, resolve_target
     from chat_tui.tui.launch import open_store, pick_session
 
-    # The prompt first: a usage error must not wait for a key command or the network.
-    prompt = ask.read_prompt(args.prompt, sys.stdin)
     config, problems = load()
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
+    # The prompt before the rest: a usage error must not wait for a key command or the
+    # network. Whether it fits the context window is checked once the model is known.
+    prompt = ask.read_prompt(
+        args.prompt, sys.stdin, args.file, max_bytes=config.app.max_attachment_kb * 1024
+    )
     store = open_store(args, config.app.sessions_dir)
     session = None
     if args.session or args.continue_last:
@@ -430,8 +446,11 @@ def run_ask(args: argparse.Namespace) -> int:
     )
     if args.timeout is not None:
         target = replace(target, provider=replace(target.provider, read_timeout=args.timeout))
+    if prompt.attachments:
+        _check_prompt_fits(prompt.text, target, session, args)
     request = ask.AskRequest(
-        prompt=prompt,
+        prompt=prompt.text,
+        attachments=prompt.attachments,
         system=args.system,
         show_reasoning=args.show_reasoning,
         show_usage=args.usage,
@@ -443,6 +462,29 @@ def run_ask(args: argparse.Namespace) -> int:
     return ask.run(
         target, request, session=session, store=store, defaults=conversation_defaults(config)
     )
+
+
+def _check_prompt_fits(text: str, target: Any, session: Any, args: argparse.Namespace) -> None:
+    """Refuse files that clearly do not fit the context window the config names for the
+    model (the only window ask knows without asking the server), before anything is sent."""
+    from chat_tui.attachments import AttachmentError
+    from chat_tui.context_window import configured_facts
+    from chat_tui.meter import context_use, room_left, short_count, window_size
+    from chat_tui.tokens import estimate_tokens
+
+    window = configured_facts(target.provider, target.model or "").context
+    if window is None:
+        return
+    system = args.system if args.system is not None else session.system_prompt if session else ""
+    history = session.messages if session is not None else []
+    room = room_left(window, context_use(system or "", history), args.max_tokens or 0)
+    needed = estimate_tokens(text)
+    if room is not None and needed > room:
+        raise AttachmentError(
+            f"the prompt with its files comes to about {short_count(needed)} tokens, but only "
+            f"about {short_count(room)} are left in {target.label}'s context window of "
+            f"{window_size(window)} (from the config); attach less, or start a new conversation."
+        )
 
 
 def run_config(args: argparse.Namespace) -> int:

@@ -13,14 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chat_tui.sessions import Message
+from chat_tui.tokens import estimate_tokens
 
 #: Above this share of the window the meter turns to a warning colour.
 WARN_FRACTION = 0.8
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count (about four characters a token) for servers that send no usage."""
-    return max(1, len(text) // 4) if text else 0
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ async def test_help_texts(tmp_path: Path) -> None:
     code, out, _ = await run_cli(tmp_path, "ask", "--help")
     assert code == 0
     for words in (
-        "--temperature T     0 to 2",
+        "--temperature T       0 to 2",
         "--retries N",
         "--timeout SECONDS",
         "--no-save",

@@ -320,6 +320,12 @@ def _max_tokens(value: Any) -> int:
         raise _expected(RULES["max_tokens"], value) from None
 
 
+def _kilobytes(value: Any) -> int:
+    # A whole number of KiB, up to 1 GiB: more is a typo, and would be read into memory.
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1024 * 1024:
+        raise _expected("a whole number of KiB from 1 to 1048576", value)
+    return value
+
 
 
 def _context(value: Any) -> int:
@@ -389,6 +395,7 @@ _APP_CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "system_prompt": ("system_prompt", _string),
     "temperature": ("temperature", _temperature),
     "max_tokens": ("max_tokens", _max_tokens),
+    "max_attachment_kb": ("max_attachment_kb", _kilobytes),
 }
 
 #: [providers.NAME] keys: field name and check.

@@ -99,6 +99,8 @@ class AppSettings:
     system_prompt: str = ""
     temperature: float | None = None
     max_tokens: int | None = None
+    #: The largest file or piped text that can be attached to a prompt, in KiB.
+    max_attachment_kb: int = 1024
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ STARTER = """\
 # system_prompt = "You are a concise assistant."
 # temperature = 0.7          # 0 to 2
 # max_tokens = 2048
+# max_attachment_kb = 1024   # the largest file (or piped text) to attach to a prompt
 # sessions_dir = "~/chat-sessions"
 
 # Built-in providers, usable with no entry here:

@@ -4,6 +4,7 @@ from chat_tui.sessions.codec import upgrade
 from chat_tui.sessions.export import to_json, to_markdown
 from chat_tui.sessions.model import (
     SCHEMA_VERSION,
+    AttachedFile,
     Message,
     MessageStatus,
     Role,
@@ -24,6 +25,7 @@ from chat_tui.sessions.store import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AttachedFile",
     "Message",
     "MessageStatus",
     "Role",

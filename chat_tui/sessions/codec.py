@@ -42,7 +42,15 @@ import tomli_w
 from chat_tui.errors import SessionFileError
 from chat_tui.parameters import RULES as PARAMETER_RULES
 from chat_tui.parameters import ParameterError, check_parameter
-from chat_tui.sessions.model import ROLES, SCHEMA_VERSION, STATUSES, Message, Session, Usage
+from chat_tui.sessions.model import (
+    ROLES,
+    SCHEMA_VERSION,
+    STATUSES,
+    AttachedFile,
+    Message,
+    Session,
+    Usage,
+)
 
 END_MARKER = "# end of chat-tui session"
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -130,6 +138,7 @@ def _message(message: Message) -> str:
             usage.estimated,
             usage.cost,
         ),
+        tuple((attached.name, attached.bytes) for attached in message.attachments),
     )
 
 
@@ -147,6 +156,7 @@ def _message_text(
     reasoning: str,
     content: str,
     usage: tuple[int, int, int, bool, float | None] | None,
+    attachments: tuple[tuple[str, int], ...] = (),
 ) -> str:
     """Written by hand around tomli-w: tomli-w would write an array of short tables
     inline, which is harder to read and to diff."""
@@ -170,6 +180,8 @@ def _message_text(
         names = ("prompt_tokens", "completion_tokens", "total_tokens", "estimated", "cost")
         figures = {k: v for k, v in zip(names, usage, strict=True) if v is not None}
         text += "\n[messages.usage]\n" + tomli_w.dumps(figures)
+    for name, size in attachments:
+        text += "\n[[messages.attachments]]\n" + _table({"name": name, "bytes": size})
     return text
 
 
@@ -445,7 +457,23 @@ def _read_message(entry: object, index: int) -> Message:
         status="cut_off" if status == "streaming" else status,
         error=_get(entry, "error", str, None, where),
         warning=_get(entry, "warning", str, None, where),
+        attachments=_read_attachments(entry.get("attachments", []), where),
     )
+
+
+def _read_attachments(value: object, where: str) -> list[AttachedFile]:
+    """What a prompt's attachments were called and weighed (their text is in its content)."""
+    if not isinstance(value, list):
+        raise SessionFileError(f"{where}: attachments should be an array, not {_kind(value)}")
+    attached: list[AttachedFile] = []
+    for number, item in enumerate(value, 1):
+        place = f"{where} attachment {number}"
+        if not isinstance(item, dict):
+            raise SessionFileError(f"{place} should be a table, not {_kind(item)}")
+        attached.append(
+            AttachedFile(_get(item, "name", str, "", place), _get(item, "bytes", int, 0, place))
+        )
+    return attached
 
 
 def _read_usage(value: object, where: str) -> Usage | None:

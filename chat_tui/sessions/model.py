@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from chat_tui.attachments import typed_text
+
 #: Version of the session file layout; bump it and add an upgrade in codec.py on any change.
 SCHEMA_VERSION = 2
 Role = Literal["system", "user", "assistant"]
@@ -64,6 +66,16 @@ class Usage:
     cost: float | None = None
 
 
+@dataclass(frozen=True)
+class AttachedFile:
+    """A file (or piped text) sent with a prompt: its text is in the message's content, as
+    a fenced block; this is what the conversation shows of it until expanded."""
+
+    name: str
+    #: Its size in bytes, as read.
+    bytes: int
+
+
 @dataclass
 class Message:
     """One turn of the conversation.
@@ -91,6 +103,17 @@ class Message:
     #: Human text when a reply that ended may still be missing text (the stream held events
     #: the client could not read and skipped), or None.
     warning: str | None = None
+    #: Files sent with a prompt, in the order their blocks end its content.
+    attachments: list[AttachedFile] = field(default_factory=list)
+
+    @property
+    def summary_text(self) -> str:
+        """What a prompt says, for titles and previews: the text typed, or the names of the
+        files attached when nothing was typed (never the first line of a file's fence)."""
+        if not self.attachments:
+            return self.content
+        typed = typed_text(self.content, len(self.attachments))
+        return typed if typed.strip() else "📎 " + ", ".join(a.name for a in self.attachments)
 
     @property
     def ending(self) -> str:
@@ -182,7 +205,7 @@ class Session:
         else:
             self.messages = self.path_to(message.id)
         if not self.title and message.role == "user":
-            self.title = title_from_prompt(message.content)
+            self.title = title_from_prompt(message.summary_text)
         return message
 
     def history(self) -> list[dict[str, str]]:
@@ -203,7 +226,7 @@ class Session:
     @property
     def preview(self) -> str:
         """The first prompt on one line, for lists of sessions."""
-        first = next((m.content for m in self.messages if m.role == "user"), "")
+        first = next((m.summary_text for m in self.messages if m.role == "user"), "")
         return title_from_prompt(first)
 
     # The tree of branches. Methods that take an id raise KeyError for one not in the session.

@@ -67,6 +67,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ),
     ("Undo edit", "Go back to the version an edit branched away from", "screen.undo_edit"),
     ("New conversation", "Start an empty session (Ctrl+N)", "screen.new_conversation"),
+    ("Attach file", "Send a file with the next prompt (Ctrl+F)", "screen.attach_file"),
     ("Copy last code block", "Copy the last code block (Ctrl+G)", "screen.copy_code"),
     ("Copy reply", "Copy the focused or last reply (Ctrl+O)", "screen.copy_reply"),
     (

@@ -18,6 +18,15 @@ from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
+from chat_tui.attachments import (
+    Attachment,
+    AttachmentError,
+    check_room,
+    compose_message,
+    mentioned_paths,
+    read_attachment,
+    typed_text,
+)
 from chat_tui.backend import Backend, Lease
 from chat_tui.client.retry import MAX_RETRIES
 from chat_tui.config import Config, Target, conversation_defaults
@@ -34,7 +43,8 @@ from chat_tui.meter import (
     would_overflow,
 )
 from chat_tui.safe_text import neutralise
-from chat_tui.sessions import Message, Session, SessionStore, Usage
+from chat_tui.sessions import AttachedFile, Message, Session, SessionStore, Usage
+from chat_tui.tui.screens.file_picker import FilePicker
 from chat_tui.tui.screens.too_long import TooLong, TooLongChoice
 from chat_tui.tui.widgets.code_block import CodeBlock
 from chat_tui.tui.widgets.conversation import (
@@ -43,6 +53,7 @@ from chat_tui.tui.widgets.conversation import (
     describe_error,
 )
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
+from chat_tui.tui.widgets.pending_attachments import PendingAttachments
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.worker_errors import ReportsWorkerErrors
@@ -114,6 +125,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         Binding("ctrl+o", "copy_reply", "Copy reply", show=False),
         Binding("ctrl+up", "focus_message(-1)", "Prev message", show=False),
         Binding("ctrl+down", "focus_message(1)", "Next message", show=False),
+        Binding("ctrl+f", "attach_file", "Attach file", show=False),
     ]
 
     def __init__(
@@ -171,6 +183,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         with Conversation(id="conversation"):
             yield Static(WELCOME, id="welcome")
+        yield PendingAttachments(id="attachments")
         yield PromptInput(id="prompt")
         yield StatusBar(id="status")
         yield Footer()
@@ -251,7 +264,9 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         session = self.session
         self.status.session_name = neutralise(session.title)
         prompt = self.prompt
-        prompt.prompt_history = [m.content for m in session.messages if m.role == "user"]
+        prompt.prompt_history = [
+            typed_text(m.content, len(m.attachments)) for m in session.messages if m.role == "user"
+        ]
         # Each session has its own draft (open_session carries over text that has no
         # session to stay with).
         if prompt.text != session.draft:
@@ -282,7 +297,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
                 finish_reason=message.finish_reason,
                 warning=message.warning,
             )
-        return UserMessage(message.content)
+        return UserMessage(message.content, message.attachments)
 
     async def _maybe_mount_older(self, scroll_y: float) -> None:
         if scroll_y > 2 or not self._unmounted_older:
@@ -452,15 +467,38 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self._refuse(event.text)
             self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
             return
-        if self._warn_too_long(event.text):
+        if not await self._attach_mentioned(event.text):
+            self._refuse(event.text)
+            return
+        attached = [] if self._editing_reply() else self.pending_files.attachments
+        if attached:
+            try:
+                check_room(attached, self.context_room())
+            except AttachmentError as error:
+                self._refuse(event.text)
+                self.notify(neutralise(str(error)), severity="error", timeout=8)
+                return
+        composed = compose_message(event.text, attached) if attached else event.text
+        if self._warn_too_long(composed, event.text):
             return
         try:
-            if self._edit_draft is not None and await self._branch_for_edit(event.text):
-                return  # an edited reply: nothing is sent until the user goes on
-            await self._send(event.text)
+            await self._submit(event.text)
         except BaseException:
             self.prompt.awaiting_reply = self.conversation.streaming
             raise
+
+    async def _submit(self, typed: str) -> None:
+        """Send the typed text with the files pending for it, or store an edited reply."""
+        attached = [] if self._editing_reply() else await self.pending_files.take()
+        text = compose_message(typed, attached) if attached else typed
+        if self._edit_draft is not None and await self._branch_for_edit(text):
+            return  # an edited reply: nothing is sent until the user goes on
+        await self._send(text, [AttachedFile(a.name, a.size) for a in attached])
+
+    def _editing_reply(self) -> bool:
+        """Whether the box holds an edited reply (files never go with one)."""
+        edited = self._editing if self._edit_draft is not None else None
+        return edited is not None and edited.role == "assistant"
 
     def _refuse(self, text: str) -> None:
         self.prompt.awaiting_reply = self.conversation.streaming
@@ -486,16 +524,16 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
     async def edit_last_requested(self) -> None:
         await self.action_edit_last()
 
-    async def _send(self, text: str) -> None:
+    async def _send(self, text: str, attachments: list[AttachedFile] | None = None) -> None:
         # Before anything is awaited: no frame may show the prompt sent and the app idle.
         self.status.state = "connecting"
         self.query_one("#welcome").display = False
-        prompt = self.session.add(Message("user", text))
+        prompt = self.session.add(Message("user", text, attachments=list(attachments or ())))
         self.session.draft = ""
         self._draft_shown = ("", "")
         self._dirty = True
         self.status.session_name = neutralise(self.session.title)
-        self._label(await self.conversation.add_user(text), prompt)
+        self._label(await self.conversation.add_user(text, attachments or ()), prompt)
         await self._start_reply()
 
     async def _start_reply(self) -> None:
@@ -686,16 +724,17 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         ``max_tokens`` kept aside), or None when the window is unknown."""
         return room_left(self._window(), self._context_use, self._reserve())
 
-    def _warn_too_long(self, text: str) -> bool:
-        """Ask what to do when ``text`` clearly does not fit the window with the
-        conversation (without the exchange an edit replaces); True when asked (the prompt
-        then waits for the answer)."""
+    def _warn_too_long(self, text: str, typed: str) -> bool:
+        """Ask what to do when ``text`` (the typed text with its files) clearly does not
+        fit the window with the conversation (without what an edit branches away from); True
+        when asked (the prompt then waits for the answer, and ``typed`` goes back to the box
+        on Cancel)."""
         window = self._window()
         reserve = self._reserve()
         use = self._context_use
-        edited = self._editing if self._edit_draft is not None else None
-        if edited is not None and edited.role == "assistant":
+        if self._editing_reply():
             return False  # an edited reply is only stored: nothing is sent
+        edited = self._editing if self._edit_draft is not None else None
         path = self.session.messages
         index = next((i for i, m in enumerate(path) if edited and m.id == edited.id), None)
         if index is not None:
@@ -723,14 +762,12 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
 
         async def answer(choice: TooLongChoice | None) -> None:
             if choice == "send" and not self.conversation.streaming:
-                if self._edit_draft is not None and await self._branch_for_edit(text):
-                    return
-                await self._send(text)
+                await self._submit(typed)
             elif choice == "new" and not self.conversation.streaming:
                 await self.open_session(self._new_session())
-                await self._send(text)
+                await self._submit(typed)
             else:
-                self._refuse(text)
+                self._refuse(typed)
 
         self.app.push_screen(TooLong(explanation, offer_new=fresh_fits), answer)
         return True
@@ -1114,3 +1151,54 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self.notify(f"Could not export: {error}", severity="error")
             return
         self.notify(f"Exported to {path}", timeout=6)
+
+    # Attachments
+
+    @property
+    def pending_files(self) -> PendingAttachments:
+        return self.query_one(PendingAttachments)
+
+    @work(exclusive=True, group="attach")
+    async def action_attach_file(self) -> None:
+        """Pick a file under the working directory to send with the next prompt."""
+        root = Path.cwd()
+        chosen = await self.app.push_screen_wait(FilePicker(root))
+        if chosen:
+            await self.attach(root / Path(chosen).expanduser(), chosen)
+        self.prompt.focus()
+
+    async def _attach_mentioned(self, text: str) -> bool:
+        """Add the files the prompt names as ``@path`` to the pending ones; False (with the
+        reason said) when one of them cannot go."""
+        root = Path.cwd()
+        for name in mentioned_paths(text, root):
+            if self.pending_files.has(name):
+                continue  # picked with Ctrl+F as well: it goes once
+            if not await self.attach(root / Path(name).expanduser(), name):
+                return False
+        return True
+
+    async def attach(self, path: Path, name: str) -> bool:
+        """Read ``path`` and add it to the files pending for the next prompt, or say in
+        words why it cannot go (nothing is added then). True when it is pending."""
+        if self.pending_files.has(name):
+            self.notify(f"{neutralise(name)} is attached already.", timeout=3)
+            return True
+        config = getattr(self.app, "config", None)
+        settings = (config if isinstance(config, Config) else Config()).app
+        try:
+            attachment: Attachment = read_attachment(
+                path, max_bytes=settings.max_attachment_kb * 1024, name=name
+            )
+        except AttachmentError as error:
+            self.notify(neutralise(str(error)), severity="error", timeout=8)
+            return False
+        await self.pending_files.add(attachment)
+        return True
+
+    @on(PendingAttachments.Changed)
+    def pending_files_changed(self, event: PendingAttachments.Changed) -> None:
+        # The box may send with no typed text while files are waiting.
+        self.prompt.has_attachments = event.count > 0
+        if not event.count and self.focused is None:
+            self.prompt.focus()

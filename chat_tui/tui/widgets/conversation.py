@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -26,6 +26,7 @@ from chat_tui.client.events import (
 from chat_tui.client.metrics import ReplyMetrics
 from chat_tui.client.retry import BASE_DELAY, retry_delay, should_retry
 from chat_tui.errors import ChatTuiError, ClientError, HTTPStatusError
+from chat_tui.sessions import AttachedFile
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
 from chat_tui.tui.widgets.prose_view import LaidOutOnce
 from chat_tui.tui.worker_errors import ReportsWorkerErrors, WorkerFailed
@@ -145,8 +146,8 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
             worker.group == "reply" and worker.is_running for worker in self.workers._workers
         )
 
-    async def add_user(self, text: str) -> UserMessage:
-        message = UserMessage(text)
+    async def add_user(self, text: str, attachments: Sequence[AttachedFile] = ()) -> UserMessage:
+        message = UserMessage(text, attachments)
         await self.mount(message)
         return message
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -9,8 +11,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Collapsible, Static
 
+from chat_tui.attachments import format_size, split_message
 from chat_tui.safe_text import neutralise
-from chat_tui.sessions import reply_ending
+from chat_tui.sessions import AttachedFile, reply_ending
 from chat_tui.tui.widgets.prose_view import LaidOutOnce
 from chat_tui.tui.widgets.reply_view import ReplyView
 
@@ -132,13 +135,16 @@ class MessageView(LaidOutOnce, Vertical, can_focus=True):
 
 
 class UserMessage(MessageView):
-    """A prompt the user sent, shown as plain text."""
+    """A prompt the user sent, shown as plain text; each attached file as one line that
+    expands to show its text (Enter on the line or on the focused message, or a click)."""
 
     role = "user"
+    BINDINGS = [Binding("enter", "toggle_attachments", "Show attached files", show=False)]
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, attachments: Sequence[AttachedFile] = ()) -> None:
         super().__init__(classes="user")
         self._text = text
+        self._attachments = list(attachments)
 
     @property
     def text(self) -> str:
@@ -146,7 +152,24 @@ class UserMessage(MessageView):
 
     def compose(self) -> ComposeResult:
         yield Static(self.versions_label, classes="versions", markup=False)
-        yield Static(Content(neutralise(self._text)), classes="body", markup=False)
+        parsed = split_message(self._text, len(self._attachments)) if self._attachments else None
+        if parsed is None:
+            yield Static(Content(neutralise(self._text)), classes="body", markup=False)
+            return
+        typed, blocks = parsed
+        if typed:
+            yield Static(Content(neutralise(typed)), classes="body", markup=False)
+        for attached, (_label, text) in zip(self._attachments, blocks, strict=True):
+            body = Static(Content(neutralise(text)), classes="attachment-text", markup=False)
+            # Content, not a str: Collapsible reads a str title as markup ("[draft].md").
+            title = Content(neutralise(f"📎 {attached.name}, {format_size(attached.bytes)}"))
+            yield Collapsible(body, title=title, collapsed=True, classes="attachment")
+
+    def action_toggle_attachments(self) -> None:
+        files = list(self.query(Collapsible))
+        expand = any(file.collapsed for file in files)
+        for file in files:
+            file.collapsed = not expand
 
     def on_mount(self) -> None:
         self._show_versions()

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from chat_tui.attachments import MENTION_START, complete_path
 from chat_tui.safe_text import clean_pasted_text
 from chat_tui.tui.widgets.ordered_keys import run_own_binding
+
+#: An ``@path`` word that ends where the cursor is.
+_MENTION_AT_END = re.compile(MENTION_START + r"(\S*)$")
 
 
 def is_format_character(character: str) -> bool:
@@ -79,10 +85,12 @@ class PromptInput(TextArea):
         self._stashed_draft = ""
         #: True from the moment a prompt is taken until the screen says its reply has ended.
         self.awaiting_reply = False
+        #: Set by the screen while files wait to be sent: Enter sends even an empty box.
+        self.has_attachments = False
 
     def action_submit(self) -> None:
         text = self.text
-        if not text.strip():
+        if not text.strip() and not self.has_attachments:
             return
         if self.awaiting_reply:
             # The text stays; what is typed next starts a line of its own rather than
@@ -149,9 +157,31 @@ class PromptInput(TextArea):
             event.prevent_default()
             self._recall(+1)
             return
+        if event.key == "tab" and self._complete_mention():
+            event.stop()
+            event.prevent_default()
+            return
         if event.is_printable:
             self._history_index = None
         await run_own_binding(self, event)
+
+    def _complete_mention(self) -> bool:
+        """Tab after ``@partial/pa``: complete the path as a shell does (files named with
+        @ go with the prompt). False when the cursor is not after such a word."""
+        row, column = self.cursor_location
+        found = _MENTION_AT_END.search(self.document.get_line(row)[:column])
+        if found is None:
+            return False
+        partial = found.group(1)
+        completed, matches = complete_path(partial, Path.cwd())
+        if completed != partial:
+            self.insert(completed[len(partial) :])
+        elif len(matches) > 1:
+            shown = "  ".join(matches[:12]) + ("  …" if len(matches) > 12 else "")
+            self.notify(shown, title="@ files", timeout=4)
+        elif not matches:
+            self.notify(f"No file matches @{partial}.", timeout=2)
+        return True
 
     async def _on_paste(self, event: events.Paste) -> None:
         # Textual calls every class's handler unless told not to: TextArea's would paste
