@@ -200,7 +200,7 @@ async def test_an_edited_prompt_is_measured_without_the_exchange_it_replaces() -
             await settle(pilot)
             screen = chat_screen(app)
             # Another 100-token prompt would not fit beside it...
-            assert screen._warn_too_long("v" * 400)
+            assert screen._warn_too_long("v" * 400, "v" * 400)
             await pilot.press("escape")
             await pilot.pause()
             # ...but as an edit of the first one it replaces it, and fits.
