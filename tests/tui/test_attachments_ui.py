@@ -374,3 +374,39 @@ async def test_closing_the_picker_while_it_lists_is_harmless(
             assert toasts(app) == []
             await send(pilot, "still fine")
             assert server.requests[-1].body["messages"][-1]["content"] == "still fine"
+
+
+async def test_an_edited_prompt_keeps_its_files(folder: Path, store: SessionStore) -> None:
+    async with MockServer(reply_text="Noted.\n") as server:
+        app = make(server, store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pick(pilot, "notes")
+            await send(pilot, "Summarise this")
+            first = server.requests[-1].body["messages"][-1]["content"]
+            screen = chat_screen(app)
+            (message,) = app.query(UserMessage)
+            message.focus()
+            await pilot.press("e")
+            await pilot.pause()
+            assert screen.prompt.text == first  # the whole message, files included
+            screen.prompt.set_text(first.replace("Summarise this", "Shorten this", 1))
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            sent = server.requests[-1].body["messages"][-1]["content"]
+            assert sent == f"Shorten this\n\n````notes.md\n{NOTES}````"
+            edited = screen.session.messages[0]
+            assert edited.content == sent
+            assert edited.attachments == [AttachedFile("notes.md", 28)]
+            (shown,) = [m for m in app.query(UserMessage) if m.display]
+            assert shown_lines(shown) == ["📎 notes.md, 28 B"]
+            # A block edited away is plain text, not a file.
+            shown.focus()
+            await pilot.press("e")
+            await pilot.pause()
+            screen.prompt.set_text(sent.replace("print(1)", "print(2)").replace("notes.md", "x"))
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert screen.session.messages[0].attachments == []

@@ -23,8 +23,10 @@ from chat_tui.attachments import (
     AttachmentError,
     check_room,
     compose_message,
+    label_for,
     mentioned_paths,
     read_attachment,
+    split_message,
     typed_text,
 )
 from chat_tui.backend import Backend, Lease
@@ -491,9 +493,33 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         """Send the typed text with the files pending for it, or store an edited reply."""
         attached = [] if self._editing_reply() else await self.pending_files.take()
         text = compose_message(typed, attached) if attached else typed
+        files = self._edited_files(typed) + [AttachedFile(a.name, a.size) for a in attached]
         if self._edit_draft is not None and await self._branch_for_edit(text):
             return  # an edited reply: nothing is sent until the user goes on
-        await self._send(text, [AttachedFile(a.name, a.size) for a in attached])
+        await self._send(text, files)
+
+    def _edited_files(self, typed: str) -> list[AttachedFile]:
+        """The files an edited prompt still carries: its blocks, left as they were at the
+        end of the text, stay attached (and compact); a block edited away is plain text."""
+        edited = self._editing if self._edit_draft is not None else None
+        if edited is None or edited.role != "user" or not edited.attachments:
+            return []
+        parsed = split_message(typed, len(edited.attachments))
+        if parsed is None:
+            return []
+        blocks = parsed[1]
+        if [label for label, _ in blocks] != [label_for(a.name) for a in edited.attachments]:
+            return []
+        before = split_message(edited.content, len(edited.attachments))
+        old_blocks = before[1] if before is not None else [("", None)] * len(blocks)
+        return [
+            # A block left alone keeps the size the file had; an edited one is measured
+            # as it is now sent (the fence adds a final newline).
+            AttachedFile(attached.name, attached.bytes if body == old else len(body.encode()) + 1)
+            for attached, (_, body), (_, old) in zip(
+                edited.attachments, blocks, old_blocks, strict=True
+            )
+        ]
 
     def _editing_reply(self) -> bool:
         """Whether the box holds an edited reply (files never go with one)."""
