@@ -232,9 +232,11 @@ async def test_a_reopened_session_keeps_its_own_settings(
 
 
 async def test_switching_model_while_a_reply_streams_lets_it_finish(tmp_path: Path) -> None:
-    long_reply = "word " * 400  # four seconds: the switch lands mid-reply even on a busy box
+    # Ten seconds: a key press took two under the load of a full run on a 2-core box, and
+    # the switch must still land mid-reply.
+    long_reply = "word " * 600
     async with (
-        MockServer(reply_text=long_reply, tokens_per_second=100) as one,
+        MockServer(reply_text=long_reply, tokens_per_second=60) as one,
         MockServer(reply_text="from two") as two,
     ):
         other = {"two": ProviderConfig("two", two.base_url, local=True)}
