@@ -382,31 +382,36 @@ async def test_an_edited_prompt_keeps_its_files(folder: Path, store: SessionStor
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             await pick(pilot, "notes")
-            await send(pilot, "Summarise this")
-            first = server.requests[-1].body["messages"][-1]["content"]
+            await send(pilot, "Summarise this @notes.md")
+            assert server.requests[-1].body["messages"][-1]["content"] == (
+                f"Summarise this @notes.md\n\n````notes.md\n{NOTES}````"
+            )
+            await pick(pilot, "app")  # waiting for the next prompt
+            assert pending(app) == ["src/app.py"]
             screen = chat_screen(app)
             (message,) = app.query(UserMessage)
             message.focus()
             await pilot.press("e")
             await pilot.pause()
-            assert screen.prompt.text == first  # the whole message, files included
-            screen.prompt.set_text(first.replace("Summarise this", "Shorten this", 1))
+            # The typed text to edit, and the prompt's own files pending beside it.
+            assert screen.prompt.text == "Summarise this @notes.md"
+            assert pending(app) == ["notes.md"]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert pending(app) == ["src/app.py"]  # cancelled: as it was
+
+            message.focus()
+            await pilot.press("e")
+            await pilot.pause()
+            screen.prompt.set_text("Shorten this @notes.md")
             await pilot.press("enter")
             await app.workers.wait_for_complete()
             await pilot.pause()
             sent = server.requests[-1].body["messages"][-1]["content"]
-            assert sent == f"Shorten this\n\n````notes.md\n{NOTES}````"
+            # Sent once, byte for byte as before, though @notes.md names it again.
+            assert sent == f"Shorten this @notes.md\n\n````notes.md\n{NOTES}````"
             edited = screen.session.messages[0]
-            assert edited.content == sent
             assert edited.attachments == [AttachedFile("notes.md", 28)]
             (shown,) = [m for m in app.query(UserMessage) if m.display]
             assert shown_lines(shown) == ["📎 notes.md, 28 B"]
-            # A block edited away is plain text, not a file.
-            shown.focus()
-            await pilot.press("e")
-            await pilot.pause()
-            screen.prompt.set_text(sent.replace("print(1)", "print(2)").replace("notes.md", "x"))
-            await pilot.press("enter")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            assert screen.session.messages[0].attachments == []
+            assert pending(app) == ["src/app.py"]  # still waiting for the next prompt

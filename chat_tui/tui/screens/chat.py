@@ -23,7 +23,6 @@ from chat_tui.attachments import (
     AttachmentError,
     check_room,
     compose_message,
-    label_for,
     mentioned_paths,
     read_attachment,
     split_message,
@@ -161,6 +160,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         self._edit_draft: str | None = None
         #: The message being edited, while it is.
         self._editing: Message | None = None
+        #: The files that were pending when an edit put the edited prompt's files there.
+        self._pending_before_edit: list[Attachment] | None = None
         #: The version the last edit branched away from, for "Undo edit" to go back to.
         self._undo_to: str | None = None
         #: Context window and prices by target label, learnt once per run in the background.
@@ -493,33 +494,37 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         """Send the typed text with the files pending for it, or store an edited reply."""
         attached = [] if self._editing_reply() else await self.pending_files.take()
         text = compose_message(typed, attached) if attached else typed
-        files = self._edited_files(typed) + [AttachedFile(a.name, a.size) for a in attached]
+        files = [AttachedFile(a.name, a.size) for a in attached]
         if self._edit_draft is not None and await self._branch_for_edit(text):
             return  # an edited reply: nothing is sent until the user goes on
+        await self._restore_pending_files(drop_current=False)
         await self._send(text, files)
 
-    def _edited_files(self, typed: str) -> list[AttachedFile]:
-        """The files an edited prompt still carries: its blocks, left as they were at the
-        end of the text, stay attached (and compact); a block edited away is plain text."""
-        edited = self._editing if self._edit_draft is not None else None
-        if edited is None or edited.role != "user" or not edited.attachments:
-            return []
-        parsed = split_message(typed, len(edited.attachments))
-        if parsed is None:
-            return []
-        blocks = parsed[1]
-        if [label for label, _ in blocks] != [label_for(a.name) for a in edited.attachments]:
-            return []
-        before = split_message(edited.content, len(edited.attachments))
-        old_blocks = before[1] if before is not None else [("", None)] * len(blocks)
-        return [
-            # A block left alone keeps the size the file had; an edited one is measured
-            # as it is now sent (the fence adds a final newline).
-            AttachedFile(attached.name, attached.bytes if body == old else len(body.encode()) + 1)
-            for attached, (_, body), (_, old) in zip(
-                edited.attachments, blocks, old_blocks, strict=True
-            )
-        ]
+    async def _files_for_edit(self, message: Message) -> str:
+        """What an edit of ``message`` puts in the box: a prompt's typed text, with its files
+        pending again beside it (as chips, taken off or added to like any); the files that
+        were pending before wait until the edit is sent or cancelled."""
+        parsed = split_message(message.content, len(message.attachments))
+        if message.role != "user" or not message.attachments or parsed is None:
+            return message.content
+        typed, blocks = parsed
+        self._pending_before_edit = await self.pending_files.take()
+        for attached, (_, body) in zip(message.attachments, blocks, strict=True):
+            # The fence ends the block with a newline the file may not have had.
+            text = body + "\n" if len(body.encode()) + 1 == attached.bytes else body
+            await self.pending_files.add(Attachment(attached.name, text, attached.bytes))
+        return typed
+
+    async def _restore_pending_files(self, *, drop_current: bool) -> None:
+        """Put back the files that were pending before an edit took the row."""
+        before, self._pending_before_edit = self._pending_before_edit, None
+        if before is None:
+            return
+        if drop_current:
+            await self.pending_files.take()
+        for attachment in before:
+            if not self.pending_files.has(attachment.name):
+                await self.pending_files.add(attachment)
 
     def _editing_reply(self) -> bool:
         """Whether the box holds an edited reply (files never go with one)."""
@@ -818,11 +823,11 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
 
     # Actions
 
-    def action_stop(self) -> None:
+    async def action_stop(self) -> None:
         if self.conversation.cancel_reply():
             return
         if self._edit_draft is not None:
-            self._cancel_edit()
+            await self._cancel_edit()
         elif self.focused is not self.prompt:
             self.prompt.focus()
 
@@ -908,7 +913,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         if index is None:
             self.notify("There is no prompt to edit yet.", timeout=3)
             return
-        self._start_edit(self.session.messages[index])
+        await self._start_edit(self.session.messages[index])
 
     async def action_edit_message(self) -> None:
         """Edit the focused message, or the last prompt when no message has focus."""
@@ -932,19 +937,19 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
             return
         if self._edit_draft is not None:
-            self._cancel_edit(quiet=True)
+            await self._cancel_edit(quiet=True)
         await self._stop_and_wait()
         if all(message.id != message_id for message in self.session.messages):
             return  # no longer shown (the branch changed meanwhile)
-        self._start_edit(self.session.message(message_id))
+        await self._start_edit(self.session.message(message_id))
 
-    def _start_edit(self, message: Message) -> None:
+    async def _start_edit(self, message: Message) -> None:
         index = self.session.messages.index(message)
         self._edit_draft = self.prompt.text
         self._editing = message
         for view in self._views_from(index):
             view.add_class("-replacing")
-        self.prompt.set_text(message.content)
+        self.prompt.set_text(await self._files_for_edit(message))
         self.prompt.focus()
         self.status.state = "editing"
         kept = " Your unsent text is kept: Esc brings it back." if self._edit_draft else ""
@@ -964,12 +969,13 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         views = self.conversation.messages
         return views[len(views) - count :] if count else []
 
-    def _cancel_edit(self, *, quiet: bool = False) -> None:
+    async def _cancel_edit(self, *, quiet: bool = False) -> None:
         draft, self._edit_draft = self._edit_draft or "", None
         self._editing = None
         for view in self.conversation.query(".-replacing"):
             view.remove_class("-replacing")
         self.prompt.set_text(draft)
+        await self._restore_pending_files(drop_current=True)
         self.status.state = "idle"
         if not quiet:
             self.notify("Edit cancelled.", timeout=2)
@@ -1115,7 +1121,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             )
             return
         if self._edit_draft is not None:
-            self._cancel_edit(quiet=True)
+            await self._cancel_edit(quiet=True)
         await self._stop_and_wait()
         old = list(self.session.messages)
         target = self.session.switch(view.message_id, step)
