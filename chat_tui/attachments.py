@@ -78,10 +78,15 @@ def read_attachment(
         reason = error.strerror or str(error)
         raise AttachmentError(f"{label} could not be read: {reason}.") from None
     if len(data) > max_bytes:
-        size = _size_on_disk(path, mode, len(data))
+        size = _size_on_disk(path, mode)
+        if size is None:  # a pipe or device: only what was read is known
+            over = f"holds more than the {format_size(max_bytes)} limit"
+        else:
+            shown, limit = sizes_apart(size, max_bytes)
+            over = f"is {shown}, more than the {limit} limit"
         raise AttachmentError(
-            f"{label} is {size}, more than the {format_size(max_bytes)} limit for attached "
-            "files (max_attachment_kb in the config's [app] table raises it)."
+            f"{label} {over} for attached files (max_attachment_kb in the config's [app] "
+            "table raises it)."
         )
     return attachment_from_bytes(label, data)
 
@@ -106,10 +111,10 @@ def attachment_from_bytes(name: str, data: bytes) -> Attachment:
 def check_size(attachment: Attachment, max_bytes: int) -> None:
     """Refuse text that is larger than the limit (for stdin, read whole before it is known)."""
     if attachment.size > max_bytes:
+        size, limit = sizes_apart(attachment.size, max_bytes)
         raise AttachmentError(
-            f"{attachment.name} is {format_size(attachment.size)}, more than the "
-            f"{format_size(max_bytes)} limit for attached text (max_attachment_kb in the "
-            "config's [app] table raises it)."
+            f"{attachment.name} is {size}, more than the {limit} limit for attached text "
+            "(max_attachment_kb in the config's [app] table raises it)."
         )
 
 
@@ -136,13 +141,22 @@ def _tokens(count: int) -> str:
     return f"{count / 1000:.1f}k" if count >= 1000 else str(count)
 
 
-def _size_on_disk(path: Path, mode: int, read: int) -> str:
+def sizes_apart(size: int, limit: int) -> tuple[str, str]:
+    """A size over a limit and the limit, as a person reads them, in bytes where the short
+    forms would read the same ("1.0 MB, more than the 1.0 MB limit")."""
+    shown, limit_shown = format_size(size), format_size(limit)
+    if shown == limit_shown:
+        return f"{size:,} bytes", f"{limit:,}-byte"
+    return shown, limit_shown
+
+
+def _size_on_disk(path: Path, mode: int) -> int | None:
     if stat.S_ISREG(mode):
         try:
-            return format_size(path.stat().st_size)
+            return path.stat().st_size
         except OSError:
-            pass  # gone since it was read: the bytes read are still a fair answer
-    return f"more than {format_size(read - 1)}"
+            pass  # gone since it was read
+    return None
 
 
 def fence_for(text: str) -> str:

@@ -108,7 +108,7 @@ async def test_a_file_alone_is_a_prompt(server: MockServer, tmp_path: Path) -> N
         ),
         (
             lambda folder: _write(folder / "big.log", b"x" * (1024 * 1024 + 1)),
-            "{path} is 1.0 MB, more than the 1.0 MB limit for attached files "
+            "{path} is 1,048,577 bytes, more than the 1,048,576-byte limit for attached files "
             "(max_attachment_kb in the config's [app] table raises it).",
         ),
     ],

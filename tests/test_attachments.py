@@ -76,7 +76,8 @@ def test_a_file_over_the_limit_is_refused_with_both_sizes(tmp_path: Path) -> Non
     with pytest.raises(AttachmentError) as caught:
         read_attachment(path, name="big.log")
     assert str(caught.value).startswith(
-        "big.log is 1.0 MB, more than the 1.0 MB limit for attached files (max_attachment_kb"
+        "big.log is 1,048,577 bytes, more than the 1,048,576-byte limit for attached files "
+        "(max_attachment_kb"
     )
     # Exactly at the limit is fine.
     path.write_bytes(b"x" * DEFAULT_MAX_BYTES)
@@ -101,7 +102,7 @@ def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 def test_an_endless_stream_is_read_only_up_to_the_limit() -> None:
-    with pytest.raises(AttachmentError, match=r"more than 1\.0 KB"):
+    with pytest.raises(AttachmentError, match=r"holds more than the 1\.0 KB limit"):
         read_attachment("/dev/zero", max_bytes=1024)
 
 

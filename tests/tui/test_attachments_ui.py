@@ -221,6 +221,8 @@ async def test_files_that_cannot_go_are_refused_in_words(
             await pick(pilot, typed, down)
             assert pending(app) == []
             assert any(words in toast for toast in toasts(app)), toasts(app)
+            # Shown as written: "[app]" in the words is not markup to be eaten.
+            assert all(not n.markup for n in app._notifications if words in str(n.message))
             await send(pilot, "hi")
             assert server.requests[-1].body["messages"][-1]["content"] == "hi"
 

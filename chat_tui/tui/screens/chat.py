@@ -479,7 +479,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
                 check_room(attached, self.context_room())
             except AttachmentError as error:
                 self._refuse(event.text)
-                self.notify(neutralise(str(error)), severity="error", timeout=8)
+                self.notify(neutralise(str(error)), severity="error", timeout=8, markup=False)
                 return
         composed = compose_message(event.text, attached) if attached else event.text
         if self._warn_too_long(composed, event.text):
@@ -1223,7 +1223,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
                 path, max_bytes=settings.max_attachment_kb * 1024, name=name
             )
         except AttachmentError as error:
-            self.notify(neutralise(str(error)), severity="error", timeout=8)
+            self.notify(neutralise(str(error)), severity="error", timeout=8, markup=False)
             return False
         await self.pending_files.add(attachment)
         return True

@@ -207,9 +207,9 @@ class SessionBrowser(FilterListScreen[BrowserResult]):
         try:
             moved = await self.actions.delete_session(entry.id)
         except (ChatTuiError, OSError) as error:
-            self.notify(neutralise(str(error)), severity="error", timeout=8)
+            self.notify(neutralise(str(error)), severity="error", timeout=8, markup=False)
             return
-        self.notify(neutralise(f"Moved “{title}” to the trash: {moved}"), timeout=5)
+        self.notify(neutralise(f"Moved “{title}” to the trash: {moved}"), timeout=5, markup=False)
         self._reload(index)
 
     @work(exclusive=True, group="browser", exit_on_error=False)
@@ -226,9 +226,9 @@ class SessionBrowser(FilterListScreen[BrowserResult]):
         try:
             new_title = self.actions.rename_session(entry.id, title)
         except (ChatTuiError, OSError) as error:
-            self.notify(neutralise(str(error)), severity="error", timeout=6)
+            self.notify(neutralise(str(error)), severity="error", timeout=6, markup=False)
             return
-        self.notify(neutralise(f"Renamed to {new_title}"), timeout=2)
+        self.notify(neutralise(f"Renamed to {new_title}"), timeout=2, markup=False)
         self._reload(f"id:{entry.id}")
 
 
