@@ -56,8 +56,8 @@ class HTTPStatusError(ClientError):
             self.hint = "The server had a problem: retrying may help."
         if status_code in (400, 413) and is_context_overflow(server_message or ""):
             self.hint = (
-                "The conversation no longer fits the model's context window: start a new "
-                "conversation, or send a shorter prompt."
+                "Too long for the model's context window: send a shorter prompt, or start a "
+                "new conversation if this one has grown long."
             )
 
 

@@ -303,3 +303,39 @@ async def test_a_reply_streams_into_a_new_branch_and_esc_stops_it_there(
         saved = store.load(session.id)
         assert [m.content for m in saved.messages] == ["first", "the first answer"]
         assert len(saved.tree) == 4
+
+
+def on_screen(app: ChatApp, view: MessageView) -> bool:
+    """Whether the message's first line (its header) is inside the conversation's view."""
+    conversation = chat_screen(app).conversation
+    top = view.virtual_region.y - conversation.scroll_offset.y
+    return 0 <= top < conversation.scrollable_content_region.height
+
+
+async def test_a_flipped_or_focused_message_is_brought_into_view(store: SessionStore) -> None:
+    # Long Markdown replies (lists, code, a table), as a person would flip through them.
+    async with MockServer(reply_tokens=300) as server:
+        app = make(server, store, model="mock-gpt")
+        async with app.run_test(size=(100, 30)) as pilot:
+            for text in ("first question", "second question", "third question"):
+                await send(pilot, text)
+            prompt_view(app, "second question").focus()
+            await pilot.press("e")
+            await settle(pilot)
+            chat_screen(app).prompt.set_text("second question, edited")
+            await pilot.press("enter")
+            await settle(pilot)
+            await pilot.press("ctrl+up", "ctrl+up")
+            await settle(pilot)
+            edited = prompt_view(app, "second question, edited")
+            assert app.focused is edited and on_screen(app, edited)
+            await pilot.press("left_square_bracket")
+            await settle(pilot)
+            await pilot.pause(0.3)  # past any scroll animation
+            flipped = prompt_view(app, "second question")
+            assert app.focused is flipped and on_screen(app, flipped)
+            await pilot.press("ctrl+up")
+            await settle(pilot)
+            reply = app.query(AssistantMessage)[0]
+            # Taller than the view: its start (the header) is shown.
+            assert app.focused is reply and on_screen(app, reply)

@@ -183,6 +183,7 @@ async def test_a_prompt_too_long_for_any_conversation_offers_no_new_one() -> Non
                 dialog.query_one("#explanation").render()
             )
             assert dialog.query_one("#new").disabled
+            assert not dialog.query_one("#new").display  # not shown: the words say why
             await pilot.press("n")  # not offered: nothing happens
             await pilot.pause()
             assert app.screen is dialog
@@ -211,3 +212,20 @@ async def test_an_edited_prompt_is_measured_without_the_exchange_it_replaces() -
             await settle(pilot)
             assert not isinstance(app.screen, TooLong)
             assert [m.content for m in screen.session.messages if m.role == "user"] == ["v" * 400]
+
+
+async def test_the_meter_counts_the_prompt_while_its_reply_streams() -> None:
+    async with MockServer(reply_tokens=200, tokens_per_second=50) as server:
+        app = app_with_window(server.base_url, 8000)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            await send(pilot, "q" * 400)  # about 100 tokens
+            for _ in range(200):
+                if chat_screen(app).conversation.streaming:
+                    break
+                await pilot.pause(0.02)
+            assert chat_screen(app).conversation.streaming
+            # Before the server counts it, the prompt on its way is estimated, not left out.
+            assert "ctx ~100/8k" in status_text(app)
+            chat_screen(app).conversation.cancel_reply()
+            await settle(pilot)

@@ -582,6 +582,9 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         else:
             failure = None
         messages = self.session.history()
+        # The meter counts what is being sent (estimated) until the server says.
+        self._context_use = context_use(self.session.system_prompt, self.session.messages)
+        self._show_meter()
         target = self.backend.target
         saved = target.saved
         self.session.provider, self.session.model = saved.provider, saved.model
@@ -1047,6 +1050,10 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             same += 1
         conversation = self.conversation
         views = conversation.messages
+        if self.focused in views:
+            # Else removing it hands focus to a neighbour, and Textual then scrolls to that
+            # one after the new branch is shown (the caller focuses what it means to).
+            self.prompt.focus(scroll_visible=False)
         older = len(self._unmounted_older)
         if same < older or len(views) != len(old) - older:
             # The change starts above what is mounted: mount the window again.
@@ -1133,8 +1140,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         self.save(changed=True)
         shown = next((v for v in self.conversation.messages if v.message_id == target.id), None)
         if shown is not None:
-            shown.focus()
-            shown.scroll_visible(animate=False)
+            self.conversation.reveal(shown)
 
     async def action_new_conversation(self) -> None:
         await self.open_session(self._new_session())

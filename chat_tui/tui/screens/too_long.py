@@ -47,12 +47,14 @@ class TooLong(ModalScreen[TooLongChoice]):
         with Vertical():
             yield Label(Content(neutralise(self.explanation)), id="explanation")
             with Horizontal():
-                yield Button(
+                new = Button(
                     "New conversation (n)",
                     variant="primary",
                     id="new",
                     disabled=not self.offer_new,
                 )
+                new.display = self.offer_new  # the words say why it cannot help
+                yield new
                 yield Button("Send anyway (s)", variant="warning", id="send")
                 yield Button("Cancel (Esc)", id="cancel")
 

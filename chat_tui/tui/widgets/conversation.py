@@ -325,8 +325,21 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
         else:
             index = len(messages) - 1 if step < 0 else 0
         index = max(0, min(len(messages) - 1, index))
-        messages[index].focus()
-        messages[index].scroll_visible()
+        self.reveal(messages[index])
+
+    def reveal(self, view: MessageView) -> None:
+        """Focus a message and bring it into view: all of it when it fits, else its start
+        (its header, with the versions), once it has been laid out."""
+        view.focus(scroll_visible=False)
+        # Else the anchor pulls the view back to the bottom when the branch below mounts.
+        self.release_anchor()
+
+        def scroll() -> None:
+            if view.is_attached:
+                tall = view.outer_size.height > self.scrollable_content_region.height
+                self.scroll_to_widget(view, animate=False, top=tall, immediate=True)
+
+        self.call_after_refresh(scroll)
 
     def last_of(self, kind: type[Widget]) -> Widget | None:
         found = [child for child in self.children if isinstance(child, kind)]
