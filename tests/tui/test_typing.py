@@ -110,19 +110,22 @@ def test_a_burst_right_after_the_first_frame(app: App) -> None:
 
 
 def test_enter_while_a_reply_streams_keeps_the_text(server: MockServer, tmp_path: Path) -> None:
-    app = App(server, tmp_path, model="mock-gpt+echo+rate-40")
+    # The echoed reply streams for about three seconds: the next Enter lands in it even
+    # when a loaded machine is slow to draw "streaming".
+    app = App(server, tmp_path, model="mock-gpt+echo+rate-10")
+    first = "first prompt here, " + " ".join(["word"] * 30)
     try:
         app.wait_ready()
-        app.type("first prompt here\r")
+        app.type(first + "\r")
         app.wait_for_prompts(1)
         app.terminal.wait_for(lambda text: "streaming" in text, 10)
         app.type("second prompt\rthird line")
         app.terminal.wait_for(lambda text: "still streaming" in text, 5)
         app.wait_idle()
-        assert app.prompts() == ["first prompt here"]
+        assert app.prompts() == [first]
         app.type("\r")
         # What was typed after the refused Enter is on a line of its own, not run into it.
-        assert app.wait_for_prompts(2) == ["first prompt here", "second prompt\nthird line"]
+        assert app.wait_for_prompts(2) == [first, "second prompt\nthird line"]
     finally:
         app.close()
 
