@@ -172,8 +172,8 @@ async def test_a_newer_request_interrupts_a_stream_with_a_bare_done(
     real_server: RealServer, mock: MockServer, http: httpx.AsyncClient
 ) -> None:
     """llama.cpp serves one request at a time and, by default (``interrupt_requests``), ends
-    the running stream when another arrives: ``[DONE]`` with no ``finish_reason`` before it,
-    then the connection closes mid-body."""
+    the running stream when another arrives: ``[DONE]`` with no ``finish_reason`` before it
+    (and, with some versions of its web stack, the connection closes mid-body)."""
     url = f"{real_server.base_url}/chat/completions"
     long_body = body_for(
         real_server.model, "Tell me a long story about a dragon.", stream=True, max_tokens=200
@@ -182,7 +182,10 @@ async def test_a_newer_request_interrupts_a_stream_with_a_bare_done(
     raw, clean, second = await read_until_cut(http, url, long_body, meanwhile=short_body)
     assert sse_events(raw)[-1]["data"] == "[DONE]"
     assert raw.endswith(b"data: [DONE]\n\n")
-    assert not clean
+    # Whether the connection then closes mid-body depends on the server's uvicorn and
+    # sse-starlette (it did with the versions of 2026-11; with sse-starlette 3.7 and uvicorn
+    # 0.55 the body ends cleanly). The bare [DONE] is what the client must catch either way.
+    del clean
     chunks = chunks_of(raw)
     assert 3 <= len(chunks) < 200
     assert all(chunk["choices"][0]["finish_reason"] is None for chunk in chunks)
