@@ -182,9 +182,9 @@ async def test_a_newer_request_interrupts_a_stream_with_a_bare_done(
     raw, clean, second = await read_until_cut(http, url, long_body, meanwhile=short_body)
     assert sse_events(raw)[-1]["data"] == "[DONE]"
     assert raw.endswith(b"data: [DONE]\n\n")
-    # Whether the connection then closes mid-body depends on the server's uvicorn and
-    # sse-starlette (it did with the versions of 2026-11; with sse-starlette 3.7 and uvicorn
-    # 0.55 the body ends cleanly). The bare [DONE] is what the client must catch either way.
+    # Whether the connection then closes mid-body varies (it did on an earlier machine; with
+    # sse-starlette 3.7.1 and uvicorn 0.55.0 the body ends cleanly), so it is not asserted.
+    # The bare [DONE] is what the client must catch either way.
     del clean
     chunks = chunks_of(raw)
     assert 3 <= len(chunks) < 200
