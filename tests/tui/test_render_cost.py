@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from rich.console import Console
 from rich.markdown import Markdown
 from textual.app import App, ComposeResult
@@ -18,7 +19,7 @@ from textual.geometry import Region
 
 from chat_tui.mock_server import MockServer, make_reply
 from chat_tui.tui.widgets.code_block import CodeBlock
-from chat_tui.tui.widgets.conversation import RENDER_INTERVAL
+from chat_tui.tui.widgets.conversation import RENDER_BACKOFF, RENDER_INTERVAL, render_pause
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prose_view import (
     ProseView,
@@ -157,7 +158,7 @@ async def test_the_streamed_screen_equals_a_one_shot_render() -> None:
     what the same text mounted at once shows: every line of every part, and no room left
     over from streaming."""
     async with MockServer() as server:
-        app = make_app(server.base_url, "mock-gpt+tokens-900+rate-1000")
+        app = make_app(server.base_url, "mock-gpt+tokens-900+rate-300")
         async with app.run_test(size=(100, 40)) as pilot:
             screen = chat_screen(app)
             screen.prompt.set_text("structure")
@@ -228,3 +229,34 @@ def test_shared_parser_markdown_renders_as_rich_does() -> None:
     shared = console.render_lines(rich_markdown(text), console.options)
     assert shared == plain
     assert vars(rich_markdown(text)).keys() == vars(Markdown(text)).keys()
+
+
+async def test_a_batch_with_many_parts_mounts_them_at_once() -> None:
+    """A burst's backlog can hold dozens of code fences: their parts are mounted together,
+    not one awaited mount (and a layout of the whole reply) after another."""
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append(f"{PARAGRAPH}.\n\n")
+        await pilot.pause()
+        mounts: list[int] = []
+        mount = view.mount
+
+        def counted(*widgets: Any, **kwargs: Any) -> Any:
+            mounts.append(len(widgets))
+            return mount(*widgets, **kwargs)
+
+        view.mount = counted  # type: ignore[method-assign]
+        await view.append("Some prose.\n\n```python\nx = 1\n```\n\n" * 12)
+        await pilot.pause()
+        assert mounts == [23]
+        assert len(view.children) == 24
+        assert [len(block.code) for block in view.code_blocks] == [5] * 12
+
+
+def test_a_render_that_costs_more_than_a_frame_waits_in_proportion() -> None:
+    """Cheap renders keep the render interval; an expensive one (a long reply laid out
+    again) leaves the reader twice its time before the next."""
+    assert render_pause(0.01) == pytest.approx(RENDER_INTERVAL - 0.01)
+    assert render_pause(0.2) == pytest.approx(0.2 * RENDER_BACKOFF)
+    assert all(render_pause(cost / 100) >= cost / 100 for cost in range(100))

@@ -36,6 +36,17 @@ from chat_tui.tui.worker_errors import ReportsWorkerErrors, WorkerFailed
 RENDER_INTERVAL = 1 / 20
 #: Seconds between two updates of the live figures (speed, tokens) while a reply streams.
 PROGRESS_INTERVAL = 0.25
+#: After a render that took ``cost`` seconds to reach the screen, the next waits at least
+#: this many times as long. In a burst the text waiting to be read is the backlog, and each
+#: frame lays out the whole reply: drawing 20 times a second left the reader a fraction of
+#: the CPU, so that a 20,000-token burst was read (and shown) seconds after the server had
+#: sent it all. Rendering now takes at most a third of the time while text keeps arriving.
+RENDER_BACKOFF = 2.0
+
+
+def render_pause(cost: float) -> float:
+    """Seconds to wait before the next render, after one that took ``cost`` seconds."""
+    return max(RENDER_INTERVAL - cost, cost * RENDER_BACKOFF)
 
 
 def describe_error(error: ChatTuiError | None) -> str | None:
@@ -189,6 +200,7 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
         content: list[str] = []
         reasoning: list[str] = []
         wake = asyncio.Event()
+        ended = asyncio.Event()  # the stream ended: render what is left now, not later
         finished = False
 
         async def read(stream: EventStream) -> None:
@@ -218,6 +230,7 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                     wake.set()
             finally:
                 finished = True
+                ended.set()
                 wake.set()
 
         async def render() -> None:
@@ -228,7 +241,13 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                 await self._render_pending(message, content, reasoning, outcome)
                 if finished and not content and not reasoning:
                     return
-                await asyncio.sleep(max(0.0, RENDER_INTERVAL - (time.monotonic() - began)))
+                # The cost of a render is mostly the frame it causes (layout, compositing),
+                # so it is measured until the screen has been drawn.
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self.wait_for_refresh(), 1.0)
+                pause = render_pause(time.monotonic() - began)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), pause)
 
         attempt = 0
         while True:
@@ -264,6 +283,7 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                 delay = retry_delay(attempt, retry_after, base=self.retry_base)
                 attempt += 1
                 finished = False
+                ended.clear()
                 wake.clear()
                 try:
                     await self._count_down(attempt, delay, str(error))
