@@ -260,3 +260,60 @@ def test_a_render_that_costs_more_than_a_frame_waits_in_proportion() -> None:
     assert render_pause(0.01) == pytest.approx(RENDER_INTERVAL - 0.01)
     assert render_pause(0.2) == pytest.approx(0.2 * RENDER_BACKOFF)
     assert all(render_pause(cost / 100) >= cost / 100 for cost in range(100))
+
+
+class CodeApp(App[None]):
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield CodeBlock("python")
+
+
+def styled_lines(block: CodeBlock) -> list[list[tuple[str, str]]]:
+    return [
+        [(segment.text, str(segment.style)) for segment in block.render_line(y)]
+        for y in range(block.line_count)
+    ]
+
+
+async def test_a_block_that_arrives_whole_is_highlighted_once() -> None:
+    """A burst brings a whole code block in one append: it is highlighted when drawn, in
+    one pass, and not again when it closes."""
+    app = CodeApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        block = app.query_one(CodeBlock)
+        passes: list[int] = []
+        highlight = block._highlight
+
+        def counted(code: str) -> list[Any]:
+            passes.append(code.count("\n") + 1)
+            return highlight(code)
+
+        block._highlight = counted  # type: ignore[method-assign]
+        block.append("".join(f"x{n} = {n}\n" for n in range(300)))
+        block.close()
+        await pilot.pause()
+        assert passes == [300]
+        assert [block.render_line(y).text.strip() for y in (0, 299)] == ["x0 = 0", "x299 = 299"]
+
+
+async def test_a_block_streamed_in_pieces_ends_highlighted_as_a_whole() -> None:
+    """Lines highlighted batch by batch while the block streams (a docstring split between
+    batches comes out wrong) are highlighted again as one text once it closes."""
+    code = 'def f():\n    """A docstring\n\n    that spans batches.\n    """\n    return 1\n'
+    app = CodeApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        block = app.query_one(CodeBlock)
+        for piece in code.splitlines(keepends=True):
+            block.append(piece)
+            await pilot.pause()
+            styled_lines(block)  # drawn, as the frames of a stream would
+        block.close()
+        await pilot.pause()
+        whole = CodeApp()
+        async with whole.run_test(size=(80, 24)) as other_pilot:
+            reference = whole.query_one(CodeBlock)
+            reference.append(code)
+            reference.close()
+            await other_pilot.pause()
+            assert styled_lines(block) == styled_lines(reference)
+            assert len({style for line in styled_lines(block) for _, style in line}) > 2

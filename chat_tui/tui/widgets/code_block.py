@@ -14,12 +14,15 @@ from chat_tui.tui.widgets.prose_view import LaidOutOnce, reserved_height
 class CodeBlock(LaidOutOnce, Widget):
     """A code block rendered line by line (Textual's line API).
 
-    While the block is open, each batch of completed lines is highlighted once, on its own;
-    when the block closes, the whole block is highlighted again in one pass so that
-    constructs spanning batches (docstrings, multi-line strings) come out right. Only the
-    visible lines are ever rendered, so a 6,000-line block costs little more per append
-    than a 6-line one. While open it grows in steps of a few lines (see ``growth_step``),
-    and an append repaints only the lines it changed.
+    Lines are highlighted when they are first drawn, not when they arrive: while the block
+    is open, the completed lines not yet highlighted are highlighted together, on their
+    own; once it is closed, the whole block is highlighted in one pass so that constructs
+    spanning batches (docstrings, multi-line strings) come out right, unless it already
+    was (a burst brings a whole block in one append: highlighting it on arrival and again
+    on closing was 95% of the cost of a 3,000-line block). Only the visible lines are ever
+    rendered, so a 6,000-line block costs little more per append than a 6-line one. While
+    open it grows in steps of a few lines (see ``growth_step``), and an append repaints
+    only the lines it changed.
     """
 
     DEFAULT_CSS = """
@@ -37,7 +40,8 @@ class CodeBlock(LaidOutOnce, Widget):
         super().__init__(classes=classes)
         self.language = language.split()[0] if language.strip() else ""
         self._lines: list[str] = [""]
-        self._highlighted: list[Content] = []
+        self._highlighted: list[Content] = []  # the first lines, highlighted
+        self._in_one_pass = True  # whether they were highlighted together, from the top
         self._fence_closed = False
 
     @property
@@ -65,11 +69,6 @@ class CodeBlock(LaidOutOnce, Widget):
         pieces = text.split("\n")
         self._lines[-1] += pieces[0]
         self._lines.extend(pieces[1:])
-        complete = len(self._lines) - 1
-        if complete > len(self._highlighted):
-            done = len(self._highlighted)
-            fresh = "\n".join(self._lines[done:complete])
-            self._highlighted.extend(self._highlight(fresh)[: complete - done])
         if self._height() != height:
             self.refresh(layout=True)
         else:
@@ -78,12 +77,28 @@ class CodeBlock(LaidOutOnce, Widget):
             self.refresh(changed)
 
     def close(self) -> None:
-        """The closing fence arrived (or the reply ended): highlight the block as a whole."""
+        """The closing fence arrived (or the reply ended): the block is highlighted as a
+        whole when next drawn."""
         self._fence_closed = True
         if self._lines[-1] == "" and len(self._lines) > 1:
             self._lines.pop()
-        self._highlighted = self._highlight("\n".join(self._lines))[: len(self._lines)]
+        if not (self._in_one_pass and len(self._highlighted) == len(self._lines)):
+            # Highlighted in pieces, or only in part: it was not the whole block's text.
+            self._highlighted = []
+            self._in_one_pass = True
         self.refresh(layout=True)
+
+    def _highlight_through(self, y: int) -> None:
+        """Highlight the lines not highlighted yet, up to line ``y`` at least, if they
+        are complete (an open block's last line may still grow: it is shown plain)."""
+        done = len(self._highlighted)
+        complete = len(self._lines) if self._fence_closed else len(self._lines) - 1
+        if y < done or y >= complete:
+            return
+        if done:
+            self._in_one_pass = False
+        fresh = "\n".join(self._lines[done:complete])
+        self._highlighted.extend(self._highlight(fresh)[: complete - done])
 
     def _highlight(self, code: str) -> list[Content]:
         from textual.highlight import highlight  # pygments: loaded when first needed
@@ -111,6 +126,7 @@ class CodeBlock(LaidOutOnce, Widget):
         width = self.content_region.width
         if y >= self.line_count or width <= 0:
             return Strip.blank(width, self.rich_style)
+        self._highlight_through(y)
         line = self._highlighted[y] if y < len(self._highlighted) else Content(self._lines[y])
         strips = Visual.to_strips(self, line, width, 1, self.visual_style, pad=True)
         return strips[0] if strips else Strip.blank(width, self.rich_style)
