@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 
 from chat_tui.mock_server import MockServer, make_reply
-from chat_tui.tui.widgets.code_block import CodeBlock
+from chat_tui.tui.widgets.code_block import DRAFT_WINDOW, CodeBlock
 from chat_tui.tui.widgets.conversation import RENDER_BACKOFF, RENDER_INTERVAL, render_pause
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prose_view import (
@@ -317,3 +317,32 @@ async def test_a_block_streamed_in_pieces_ends_highlighted_as_a_whole() -> None:
             await other_pilot.pause()
             assert styled_lines(block) == styled_lines(reference)
             assert len({style for line in styled_lines(block) for _, style in line}) > 2
+
+
+async def test_an_open_block_highlights_only_around_the_lines_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 3,000-line block still streaming, seen at its end, costs a screen's worth of
+    highlighting, not 3,000 lines' worth; it is highlighted whole once it closes."""
+    passes: list[int] = []
+    highlight = CodeBlock._highlight
+
+    def counted(block: CodeBlock, code: str) -> list[Any]:
+        passes.append(code.count("\n") + 1)
+        return highlight(block, code)
+
+    monkeypatch.setattr(CodeBlock, "_highlight", counted)
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append("```python\n" + "".join(f"x{n} = {n}\n" for n in range(3000)))
+        await pilot.pause()
+        block = view.code_blocks[0]
+        assert block.render_line(2999).text.strip() == "x2999 = 2999"
+        assert passes and sum(passes) <= DRAFT_WINDOW, passes
+        passes.clear()
+        await view.append("```\n")
+        await view.finish()
+        await pilot.pause()
+        block.render_line(2999)
+        assert passes == [3000]
