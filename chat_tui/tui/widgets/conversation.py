@@ -42,6 +42,8 @@ PROGRESS_INTERVAL = 0.25
 #: the CPU, so that a 20,000-token burst was read (and shown) seconds after the server had
 #: sent it all. Rendering now takes at most a third of the time while text keeps arriving.
 RENDER_BACKOFF = 2.0
+#: Seconds between two frames of the screen (Textual draws at most 60 a second).
+FRAME = 1 / 60
 
 
 def render_pause(cost: float) -> float:
@@ -242,12 +244,17 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                 if finished and not content and not reasoning:
                     return
                 # The cost of a render is mostly the frame it causes (layout, compositing),
-                # so it is measured until the screen has been drawn.
+                # which the screen draws within a frame's time: how late a sleep that long
+                # wakes up says how busy the app was meanwhile, drawing it (and reading).
+                # (Waiting for the refresh itself, with a callback, kept the app from
+                # ever looking idle to Textual's test pilot.)
+                slept = time.monotonic()
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self.wait_for_refresh(), 1.0)
-                pause = render_pause(time.monotonic() - began)
+                    await asyncio.wait_for(ended.wait(), FRAME)
+                woke = time.monotonic()
+                cost = (slept - began) + max(0.0, woke - slept - FRAME)
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(ended.wait(), pause)
+                    await asyncio.wait_for(ended.wait(), render_pause(cost) - (woke - slept))
 
         attempt = 0
         while True:
