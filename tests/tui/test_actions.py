@@ -232,7 +232,9 @@ async def test_a_reopened_session_keeps_its_own_settings(
 
 
 async def test_switching_model_while_a_reply_streams_lets_it_finish(tmp_path: Path) -> None:
-    long_reply = "word " * 400  # four seconds: the switch lands mid-reply even on a busy box
+    # Eight seconds: each Pilot key press waits up to 2 s for the app to look idle, which a
+    # streaming app never does, so the switch must land well within the reply.
+    long_reply = "word " * 800
     async with (
         MockServer(reply_text=long_reply, tokens_per_second=100) as one,
         MockServer(reply_text="from two") as two,
