@@ -246,8 +246,6 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                 # The cost of a render is mostly the frame it causes (layout, compositing),
                 # which the screen draws within a frame's time: how late a sleep that long
                 # wakes up says how busy the app was meanwhile, drawing it (and reading).
-                # (Waiting for the refresh itself, with a callback, kept the app from
-                # ever looking idle to Textual's test pilot.)
                 slept = time.monotonic()
                 with suppress(TimeoutError):
                     await asyncio.wait_for(ended.wait(), FRAME)
