@@ -232,8 +232,9 @@ async def test_a_reopened_session_keeps_its_own_settings(
 
 
 async def test_switching_model_while_a_reply_streams_lets_it_finish(tmp_path: Path) -> None:
-    # Ten seconds: a key press took two under the load of a full run on a 2-core box, and
-    # the switch must still land mid-reply.
+    # Ten seconds: each Pilot key press waits up to 2 s for the app to look idle, which a
+    # streaming app never does, and a loaded machine is slower still, so the switch must
+    # land well within the reply.
     long_reply = "word " * 600
     async with (
         MockServer(reply_text=long_reply, tokens_per_second=60) as one,

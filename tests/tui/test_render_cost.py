@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from rich.console import Console
 from rich.markdown import Markdown
 from textual.app import App, ComposeResult
@@ -17,8 +18,8 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 
 from chat_tui.mock_server import MockServer, make_reply
-from chat_tui.tui.widgets.code_block import CodeBlock
-from chat_tui.tui.widgets.conversation import RENDER_INTERVAL
+from chat_tui.tui.widgets.code_block import DRAFT_WINDOW, CodeBlock
+from chat_tui.tui.widgets.conversation import RENDER_BACKOFF, RENDER_INTERVAL, render_pause
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prose_view import (
     ProseView,
@@ -157,7 +158,7 @@ async def test_the_streamed_screen_equals_a_one_shot_render() -> None:
     what the same text mounted at once shows: every line of every part, and no room left
     over from streaming."""
     async with MockServer() as server:
-        app = make_app(server.base_url, "mock-gpt+tokens-900+rate-1000")
+        app = make_app(server.base_url, "mock-gpt+tokens-900+rate-300")
         async with app.run_test(size=(100, 40)) as pilot:
             screen = chat_screen(app)
             screen.prompt.set_text("structure")
@@ -228,3 +229,120 @@ def test_shared_parser_markdown_renders_as_rich_does() -> None:
     shared = console.render_lines(rich_markdown(text), console.options)
     assert shared == plain
     assert vars(rich_markdown(text)).keys() == vars(Markdown(text)).keys()
+
+
+async def test_a_batch_with_many_parts_mounts_them_at_once() -> None:
+    """A burst's backlog can hold dozens of code fences: their parts are mounted together,
+    not one awaited mount (and a layout of the whole reply) after another."""
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append(f"{PARAGRAPH}.\n\n")
+        await pilot.pause()
+        mounts: list[int] = []
+        mount = view.mount
+
+        def counted(*widgets: Any, **kwargs: Any) -> Any:
+            mounts.append(len(widgets))
+            return mount(*widgets, **kwargs)
+
+        view.mount = counted  # type: ignore[method-assign]
+        await view.append("Some prose.\n\n```python\nx = 1\n```\n\n" * 12)
+        await pilot.pause()
+        assert mounts == [23]
+        assert len(view.children) == 24
+        assert [len(block.code) for block in view.code_blocks] == [5] * 12
+
+
+def test_a_render_that_costs_more_than_a_frame_waits_in_proportion() -> None:
+    """Cheap renders keep the render interval; an expensive one (a long reply laid out
+    again) leaves the reader twice its time before the next."""
+    assert render_pause(0.01) == pytest.approx(RENDER_INTERVAL - 0.01)
+    assert render_pause(0.2) == pytest.approx(0.2 * RENDER_BACKOFF)
+    assert all(render_pause(cost / 100) >= cost / 100 for cost in range(100))
+
+
+class CodeApp(App[None]):
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield CodeBlock("python")
+
+
+def styled_lines(block: CodeBlock) -> list[list[tuple[str, str]]]:
+    return [
+        [(segment.text, str(segment.style)) for segment in block.render_line(y)]
+        for y in range(block.line_count)
+    ]
+
+
+async def test_a_block_that_arrives_whole_is_highlighted_once() -> None:
+    """A burst brings a whole code block in one append: it is highlighted when drawn, in
+    one pass, and not again when it closes."""
+    app = CodeApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        block = app.query_one(CodeBlock)
+        passes: list[int] = []
+        highlight = block._highlight
+
+        def counted(code: str) -> list[Any]:
+            passes.append(code.count("\n") + 1)
+            return highlight(code)
+
+        block._highlight = counted  # type: ignore[method-assign]
+        block.append("".join(f"x{n} = {n}\n" for n in range(300)))
+        block.close()
+        await pilot.pause()
+        assert passes == [300]
+        assert [block.render_line(y).text.strip() for y in (0, 299)] == ["x0 = 0", "x299 = 299"]
+
+
+async def test_a_block_streamed_in_pieces_ends_highlighted_as_a_whole() -> None:
+    """Lines highlighted batch by batch while the block streams (a docstring split between
+    batches comes out wrong) are highlighted again as one text once it closes."""
+    code = 'def f():\n    """A docstring\n\n    that spans batches.\n    """\n    return 1\n'
+    app = CodeApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        block = app.query_one(CodeBlock)
+        for piece in code.splitlines(keepends=True):
+            block.append(piece)
+            await pilot.pause()
+            styled_lines(block)  # drawn, as the frames of a stream would
+        block.close()
+        await pilot.pause()
+        whole = CodeApp()
+        async with whole.run_test(size=(80, 24)) as other_pilot:
+            reference = whole.query_one(CodeBlock)
+            reference.append(code)
+            reference.close()
+            await other_pilot.pause()
+            assert styled_lines(block) == styled_lines(reference)
+            assert len({style for line in styled_lines(block) for _, style in line}) > 2
+
+
+async def test_an_open_block_highlights_only_around_the_lines_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 3,000-line block still streaming, seen at its end, costs a screen's worth of
+    highlighting, not 3,000 lines' worth; it is highlighted whole once it closes."""
+    passes: list[int] = []
+    highlight = CodeBlock._highlight
+
+    def counted(block: CodeBlock, code: str) -> list[Any]:
+        passes.append(code.count("\n") + 1)
+        return highlight(block, code)
+
+    monkeypatch.setattr(CodeBlock, "_highlight", counted)
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append("```python\n" + "".join(f"x{n} = {n}\n" for n in range(3000)))
+        await pilot.pause()
+        block = view.code_blocks[0]
+        assert block.render_line(2999).text.strip() == "x2999 = 2999"
+        assert passes and sum(passes) <= DRAFT_WINDOW, passes
+        passes.clear()
+        await view.append("```\n")
+        await view.finish()
+        await pilot.pause()
+        block.render_line(2999)
+        assert passes == [3000]

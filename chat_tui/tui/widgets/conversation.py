@@ -37,6 +37,19 @@ from chat_tui.tui.worker_errors import ReportsWorkerErrors, WorkerFailed
 RENDER_INTERVAL = 1 / 20
 #: Seconds between two updates of the live figures (speed, tokens) while a reply streams.
 PROGRESS_INTERVAL = 0.25
+#: After a render that took ``cost`` seconds to reach the screen, the next waits at least
+#: this many times as long. In a burst the text waiting to be read is the backlog, and each
+#: frame lays out the whole reply: drawing 20 times a second left the reader a fraction of
+#: the CPU, so that a 20,000-token burst was read (and shown) seconds after the server had
+#: sent it all. Rendering now takes at most a third of the time while text keeps arriving.
+RENDER_BACKOFF = 2.0
+#: Seconds between two frames of the screen (Textual draws at most 60 a second).
+FRAME = 1 / 60
+
+
+def render_pause(cost: float) -> float:
+    """Seconds to wait before the next render, after one that took ``cost`` seconds."""
+    return max(RENDER_INTERVAL - cost, cost * RENDER_BACKOFF)
 
 
 def describe_error(error: ChatTuiError | None) -> str | None:
@@ -190,6 +203,7 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
         content: list[str] = []
         reasoning: list[str] = []
         wake = asyncio.Event()
+        ended = asyncio.Event()  # the stream ended: render what is left now, not later
         finished = False
 
         async def read(stream: EventStream) -> None:
@@ -219,6 +233,7 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                     wake.set()
             finally:
                 finished = True
+                ended.set()
                 wake.set()
 
         async def render() -> None:
@@ -229,7 +244,16 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                 await self._render_pending(message, content, reasoning, outcome)
                 if finished and not content and not reasoning:
                     return
-                await asyncio.sleep(max(0.0, RENDER_INTERVAL - (time.monotonic() - began)))
+                # The cost of a render is mostly the frame it causes (layout, compositing),
+                # which the screen draws within a frame's time: how late a sleep that long
+                # wakes up says how busy the app was meanwhile, drawing it (and reading).
+                slept = time.monotonic()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), FRAME)
+                woke = time.monotonic()
+                cost = (slept - began) + max(0.0, woke - slept - FRAME)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), render_pause(cost) - (woke - slept))
 
         attempt = 0
         while True:
@@ -265,6 +289,7 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                 delay = retry_delay(attempt, retry_after, base=self.retry_base)
                 attempt += 1
                 finished = False
+                ended.clear()
                 wake.clear()
                 try:
                     await self._count_down(attempt, delay, str(error))

@@ -65,21 +65,29 @@ class ReplyView(LaidOutOnce, Vertical):
             last.close()
 
     async def _apply(self, ops: list[Op]) -> None:
+        # New parts are mounted together, once per batch: awaiting each mount on its own
+        # gave Textual a layout pass (over every part of the reply) and a frame per code
+        # fence, so a burst's backlog of 40,000 characters took seconds to append. Text for
+        # a part that is not mounted yet is kept by the part, and rendered on its first
+        # layout.
+        fresh: list[ProseView | CodeBlock] = []
         for op in ops:
-            last = self.children[-1] if self.children else None
+            last = fresh[-1] if fresh else self.children[-1] if self.children else None
             if isinstance(op, Prose):
                 if isinstance(last, ProseView):
                     last.append(op.text)
                 elif op.text.strip():
                     prose = ProseView()
-                    await self.mount(prose)
+                    fresh.append(prose)
                     prose.append(op.text)
             elif isinstance(op, CodeOpen):
                 if isinstance(last, ProseView):
                     last.finish()
-                await self.mount(CodeBlock(op.info))
+                fresh.append(CodeBlock(op.info))
             elif isinstance(op, CodeText):
                 if isinstance(last, CodeBlock) and not last.closed:
                     last.append(op.text)
             elif isinstance(op, CodeClose) and isinstance(last, CodeBlock):
                 last.close()
+        if fresh:
+            await self.mount_all(fresh)
