@@ -118,11 +118,15 @@ def check_size(attachment: Attachment, max_bytes: int) -> None:
         )
 
 
-def check_room(attachments: Sequence[Attachment], room_tokens: int | None) -> None:
+def check_room(
+    attachments: Sequence[Attachment], room_tokens: int | None, *, whole_window: bool = False
+) -> None:
     """Refuse attachments that clearly cannot fit in what is left of the context window.
 
     ``room_tokens`` is the room left before this prompt, or None when it is unknown (then
-    nothing is refused: a guess must not stop a prompt that would have fitted).
+    nothing is refused: a guess must not stop a prompt that would have fitted). With
+    ``whole_window`` it is the room a new conversation would have, so starting one is not
+    offered as a way out.
     """
     if room_tokens is None or not attachments:
         return
@@ -130,10 +134,13 @@ def check_room(attachments: Sequence[Attachment], room_tokens: int | None) -> No
     if needed <= room_tokens:
         return
     names = ", ".join(attachment.name for attachment in attachments)
+    room = _tokens(max(room_tokens, 0))
     raise AttachmentError(
-        f"{names} would take about {_tokens(needed)} tokens, but only about "
-        f"{_tokens(max(room_tokens, 0))} are left in the model's context window; "
-        "attach less, or start a new conversation."
+        f"{names} would take about {_tokens(needed)} tokens, more than the model's whole "
+        f"context window leaves a prompt (about {room}); attach less."
+        if whole_window
+        else f"{names} would take about {_tokens(needed)} tokens, but only about {room} are "
+        "left in the model's context window; attach less, or start a new conversation."
     )
 
 

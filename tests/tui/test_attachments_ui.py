@@ -13,12 +13,15 @@ from textual.widgets._collapsible import CollapsibleTitle
 
 from chat_tui.backend import Backend
 from chat_tui.config import AppSettings, Config, ProviderConfig, Target
+from chat_tui.config.model import ModelSettings
 from chat_tui.mock_server import MockServer
 from chat_tui.sessions import AttachedFile, Session, SessionStore
 from chat_tui.tui.app import ChatApp
 from chat_tui.tui.screens.file_picker import FilePicker
+from chat_tui.tui.screens.too_long import TooLong
 from chat_tui.tui.widgets.messages import UserMessage
 from chat_tui.tui.widgets.pending_attachments import AttachmentChip, PendingAttachments
+from chat_tui.tui.widgets.status_bar import StatusBar
 from tests.tui.helpers import chat_screen
 
 NOTES = "# Notes\n\n```py\nprint(1)\n```\n"
@@ -417,3 +420,59 @@ async def test_an_edited_prompt_keeps_its_files(folder: Path, store: SessionStor
             (shown,) = [m for m in app.query(UserMessage) if m.display]
             assert shown_lines(shown) == ["📎 notes.md, 28 B"]
             assert pending(app) == ["src/app.py"]  # still waiting for the next prompt
+
+
+def make_with_window(server: MockServer, store: SessionStore, context: int) -> ChatApp:
+    provider = ProviderConfig(
+        name="mock",
+        base_url=server.base_url,
+        model_settings={"mock-gpt": ModelSettings(context=context)},
+    )
+    return ChatApp(Backend(Target(provider=provider, model="mock-gpt")), store=store)
+
+
+async def test_pending_files_count_and_too_much_for_here_is_a_question(
+    folder: Path, store: SessionStore
+) -> None:
+    async with MockServer(reply_tokens=10) as server:
+        app = make_with_window(server, store, 1000)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await pilot.pause()
+            screen = chat_screen(app)
+            status = app.query_one(StatusBar)
+            await until(pilot, lambda: status.context_window == 1000)
+            await send(pilot, "q" * 2000)  # about 500 tokens
+            before = status.context_tokens or 0
+            await pick(pilot, "big.log")  # 3,000 characters: about 750 tokens
+            # The meter counts what goes with the next prompt, files included.
+            assert status.context_tokens == before + 750 and status.context_estimated
+            requests = len(server.requests)
+            screen.prompt.set_text("hi")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, TooLong))
+            assert app.screen.query_one("#new").display  # a new conversation holds it
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, TooLong))
+            assert screen.prompt.text == "hi" and pending(app) == ["big.log"]
+            assert len(server.requests) == requests
+
+
+async def test_files_too_big_for_any_conversation_are_refused(
+    folder: Path, store: SessionStore
+) -> None:
+    async with MockServer(reply_tokens=10) as server:
+        app = make_with_window(server, store, 500)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await pilot.pause()
+            status = app.query_one(StatusBar)
+            await until(pilot, lambda: status.context_window == 500)
+            await pick(pilot, "big.log")
+            chat_screen(app).prompt.set_text("hi")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert not isinstance(app.screen, TooLong)
+            assert any(
+                "more than the model's whole context window leaves a prompt" in toast
+                for toast in toasts(app)
+            ), toasts(app)
+            assert server.requests == [] and chat_screen(app).prompt.text == "hi"

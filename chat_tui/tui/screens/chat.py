@@ -476,7 +476,9 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         attached = [] if self._editing_reply() else self.pending_files.attachments
         if attached:
             try:
-                check_room(attached, self.context_room())
+                # Files too big for even a new conversation are refused here; files that
+                # only this conversation cannot hold get the too-long question below.
+                check_room(attached, self._room_in_a_new_conversation(), whole_window=True)
             except AttachmentError as error:
                 self._refuse(event.text)
                 self.notify(neutralise(str(error)), severity="error", timeout=8, markup=False)
@@ -709,7 +711,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         status.reply_tokens = usage.completion_tokens if usage is not None else None
         status.reply_estimated = usage.estimated if usage is not None else False
         status.reply_cost = usage.cost if usage is not None else None
-        status.total_cost, status.cost_estimated = conversation_cost(self.session.messages)
+        # Every branch's replies were paid for: the total is the session's, not the path's.
+        status.total_cost, status.cost_estimated = conversation_cost(self.session.all_messages())
         self._context_use = context_use(self.session.system_prompt, self.session.messages)
         self._show_meter()
 
@@ -748,10 +751,18 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             return
         try:
             use = self._context_use.plus(self.prompt.text)
+            for attachment in self.pending_files.attachments:
+                use = use.plus(attachment.text)  # files go with the next prompt too
         except NoMatches:  # the screen is going away
             return
         status.context_tokens = use.tokens
         status.context_estimated = use.estimated
+
+    def _room_in_a_new_conversation(self) -> int | None:
+        """Tokens a prompt may take in a new conversation (the system prompt and the reply's
+        ``max_tokens`` kept aside), or None when the window is unknown."""
+        use = ContextUse(estimate_tokens(self.session.system_prompt), True)
+        return room_left(self._window(), use, self._reserve())
 
     def context_room(self) -> int | None:
         """Tokens left in the model's context window for the next prompt (the reply's
@@ -1238,5 +1249,6 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
     def pending_files_changed(self, event: PendingAttachments.Changed) -> None:
         # The box may send with no typed text while files are waiting.
         self.prompt.has_attachments = event.count > 0
+        self._show_meter()
         if not event.count and self.focused is None:
             self.prompt.focus()

@@ -59,6 +59,8 @@ class StatusBar(Widget):
             # Before the live figures: on a narrow terminal, what fits matters more.
             *self._meter_and_cost(),
         ]
+        #: What stays when room is short, before the session's name goes too.
+        kept = len(parts)
         if self.time_to_first_token is not None:
             parts.append(Content(f"ttft {self.time_to_first_token:.2f}s"))
         if self.tokens_per_second is not None:
@@ -85,7 +87,15 @@ class StatusBar(Widget):
             # The session's name gets at most a quarter of the bar: the live figures matter more.
             name = Content(self.session_name).truncate(max(8, self.size.width // 4), ellipsis=True)
             right = Content.assemble(Content.styled(name.plain, "$text-muted"), " ")
+        # Whole figures are left out from the end rather than one cut in the middle; the
+        # name goes before the meter and the cost do.
         room = self.size.width - right.cell_length - 1
+        while left.cell_length > room > 0 and len(parts) > kept:
+            parts.pop()
+            left = Content(" · ").join(parts)
+        if left.cell_length > room > 0:
+            right = Content("")
+            room = self.size.width - 1
         if left.cell_length > room > 0:
             left = left.truncate(room, ellipsis=True)
         gap = max(1, self.size.width - left.cell_length - right.cell_length)
