@@ -229,3 +229,23 @@ async def test_the_meter_counts_the_prompt_while_its_reply_streams() -> None:
             assert "ctx ~100/8k" in status_text(app)
             chat_screen(app).conversation.cancel_reply()
             await settle(pilot)
+
+
+async def test_a_narrow_status_bar_drops_whole_figures_and_keeps_the_news() -> None:
+    async with MockServer() as server:
+        app = make_app(server.base_url)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            status = app.query_one(StatusBar)
+            status.session_name = "A session with a rather long title"
+            status.time_to_first_token, status.tokens_per_second = 0.25, 123.0
+            status.reply_tokens, status.conversation_tokens = 4567, 98765
+            status.reply_cost, status.total_cost = 0.000123, 0.004567
+            await pilot.pause()
+            text = status_text(app)
+            # The cost stays whole; figures that do not fit go whole, from the end.
+            assert "$0.00012" in text and "total $0.0046" in text
+            assert "…" not in text.split("A session")[0]
+            status.state, status.detail = "retrying", "retry 1/3 in 5s (Esc gives up): HTTP 503"
+            await pilot.pause()
+            assert "retry 1/3 in 5s" in status_text(app)

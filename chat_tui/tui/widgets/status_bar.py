@@ -79,9 +79,8 @@ class StatusBar(Widget):
                     f"{format_tokens(self.conversation_tokens, self.conversation_estimated)} tok"
                 )
             )
-        if self.detail:
-            parts.append(Content.styled(self.detail, "$text-muted"))
-        left = Content(" · ").join(parts)
+        detail = [Content.styled(self.detail, "$text-muted")] if self.detail else []
+        left = Content(" · ").join([*parts, *detail])
         right = Content("")
         if self.session_name:
             # The session's name gets at most a quarter of the bar: the live figures matter more.
@@ -90,9 +89,10 @@ class StatusBar(Widget):
         # Whole figures are left out from the end rather than one cut in the middle; the
         # name goes before the meter and the cost do.
         room = self.size.width - right.cell_length - 1
+        # The detail (what a retry waits for, why a reply ended) stays: it is news.
         while left.cell_length > room > 0 and len(parts) > kept:
             parts.pop()
-            left = Content(" · ").join(parts)
+            left = Content(" · ").join([*parts, *detail])
         if left.cell_length > room > 0:
             right = Content("")
             room = self.size.width - 1
