@@ -470,10 +470,12 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             self._refuse(event.text)
             self.notify("This session is read-only; press Ctrl+N for a new one.", timeout=4)
             return
-        if not await self._attach_mentioned(event.text):
+        # An edited reply is only stored: "@name" in it is text, and no file goes with it.
+        editing_reply = self._editing_reply()
+        if not editing_reply and not await self._attach_mentioned(event.text):
             self._refuse(event.text)
             return
-        attached = [] if self._editing_reply() else self.pending_files.attachments
+        attached = [] if editing_reply else self.pending_files.attachments
         if attached:
             try:
                 # Files too big for even a new conversation are refused here; files that
