@@ -202,3 +202,19 @@ async def test_a_session_opened_from_the_browser_continues_on_its_own_model(
                 assert expected in status_text(app)
             assert any("no provider 'gone'" in n.message for n in app._notifications)
             assert store.load(gone.id).provider == "gone"  # not quietly changed
+
+
+async def test_words_that_match_nothing_are_a_search_not_a_model_name(tmp_path: Path) -> None:
+    async with MockServer() as one, MockServer() as two:
+        app = two_provider_app(one, two, tmp_path)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await pilot.pause()
+            before = status_text(app)
+            picker = await open_picker(pilot)
+            # Model names hold no spaces: "coder mock" must not become the model "coder mock".
+            await pilot.press(*"zzz qqq", "enter")
+            await pilot.pause(0.2)
+            assert app.screen is picker
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            assert status_text(app).split("·")[0] == before.split("·")[0]

@@ -109,7 +109,8 @@ class ModelPicker(FilterListScreen[str | None]):
                 Option(self._label(entry), id=option_id, disabled=not entry.available)
             )
         refs = [entry.ref for entry in entries]
-        if typed and typed not in refs and not any(e.model == typed for e in entries):
+        free_form = typed and not any(c.isspace() for c in typed)  # names hold no spaces
+        if free_form and typed not in refs and not any(e.model == typed for e in entries):
             # Any model name the server knows, even one it does not list.
             ref = typed if "/" in typed else f"{self.current.partition('/')[0]}/{typed}"
             use = Content.assemble(
