@@ -9,7 +9,7 @@ from typing import Any
 from textual.widgets import Collapsible
 
 from tests.tui.helpers import chat_screen, make_app
-from tests.tui.test_snapshots import SIZE, SNAPSHOT_PORT, pin_figures
+from tests.tui.test_snapshots import SIZE, SNAPSHOT_PORT, pin_figures, reply_recorded
 from tests.tui.threaded_server import threaded_mock_server
 
 
@@ -27,8 +27,7 @@ def test_attachments(snap_compare: Any, tmp_path: Path) -> None:
             await screen.attach(code, "app.py")
             screen.prompt.set_text("What is left to do?")
             await pilot.press("enter")
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
+            await reply_recorded(pilot)
             pilot.app.query(Collapsible).first().collapsed = False
             await screen.attach(code, "app.py")
             await pilot.pause()

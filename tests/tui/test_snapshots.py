@@ -32,6 +32,29 @@ def pin_figures(app: Any) -> None:
     chat_screen(app).prompt.cursor_blink = False
 
 
+async def reply_recorded(pilot: Any) -> None:
+    """Wait until the reply's worker has ended, the screen has recorded it, and the
+    screen is still.
+
+    The worker ends before the screen handles its ReplyFinished, which sets the real
+    figures: pinned before that, on a slow machine they are overwritten in the picture.
+    """
+    await pilot.app.workers.wait_for_complete()
+    for _ in range(500):
+        if not chat_screen(pilot.app).prompt.awaiting_reply:
+            break
+        await pilot.pause(0.01)
+    # Then until the screen stops changing: the finished reply gives back the room it
+    # kept for growth, and the pane follows the bottom, a frame or two later.
+    picture = ""
+    for _ in range(50):
+        await pilot.pause(0.02)
+        now = pilot.app.export_screenshot()
+        if now == picture:
+            break
+        picture = now
+
+
 async def type_and_send(pilot: Any, text: str) -> None:
     await pilot.pause()
     chat_screen(pilot.app).prompt.set_text(text)
@@ -53,8 +76,7 @@ def test_finished_with_code_block(snap_compare: Any) -> None:
 
         async def run_before(pilot: Any) -> None:
             await type_and_send(pilot, "Show me a greeting function")
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
+            await reply_recorded(pilot)
             pin_figures(pilot.app)
             await pilot.pause()
 
@@ -88,8 +110,7 @@ def test_error(snap_compare: Any) -> None:
 
         async def run_before(pilot: Any) -> None:
             await type_and_send(pilot, "hello")
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
+            await reply_recorded(pilot)
             pin_figures(pilot.app)
             await pilot.pause()
 

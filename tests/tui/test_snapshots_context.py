@@ -9,7 +9,7 @@ from chat_tui.backend import Backend
 from chat_tui.config import ProviderConfig, Target
 from chat_tui.config.model import ModelSettings
 from chat_tui.tui.app import ChatApp
-from tests.tui.test_snapshots import SIZE, SNAPSHOT_PORT, pin_figures, type_and_send
+from tests.tui.test_snapshots import SIZE, SNAPSHOT_PORT, pin_figures, reply_recorded, type_and_send
 from tests.tui.threaded_server import threaded_mock_server
 
 REPLY = "A short answer, for a conversation that is filling its window."
@@ -29,8 +29,7 @@ def test_meter_in_warning_colour_with_cost(snap_compare: Any) -> None:
 
         async def run_before(pilot: Any) -> None:
             await type_and_send(pilot, "How full is the window now?")
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
+            await reply_recorded(pilot)
             pin_figures(pilot.app)
             await pilot.pause()
 
@@ -42,8 +41,7 @@ def test_too_long_question(snap_compare: Any) -> None:
 
         async def run_before(pilot: Any) -> None:
             await type_and_send(pilot, "How full is the window now?")
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
+            await reply_recorded(pilot)
             pin_figures(pilot.app)
             await type_and_send(pilot, "And this longer question, which will not fit at all?")
             await pilot.pause()
