@@ -31,7 +31,7 @@ from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMes
 from chat_tui.tui.widgets.prose_view import LaidOutOnce
 from chat_tui.tui.worker_errors import ReportsWorkerErrors, WorkerFailed
 
-#: Seconds between two renders of a streaming reply: about 30 frames a second. Everything
+#: Seconds between two renders of a streaming reply: 20 frames a second. Everything
 #: that arrives in between is joined into one append, so the cost of rendering does not grow
 #: with the number of tokens the server sends.
 RENDER_INTERVAL = 1 / 20
@@ -78,6 +78,8 @@ class EventStream(Protocol):
     """What the conversation needs from a streamed reply: events and live metrics."""
 
     metrics: ReplyMetrics
+    #: Once caught up with the server, the least seconds between two reads of the socket.
+    read_interval: float
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]: ...
 
@@ -260,6 +262,9 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
             try:
                 async with open_stream() as stream:
                     outcome.metrics = stream.metrics
+                    # Text is drawn once per render interval at most: reading the socket
+                    # more often than that only costs CPU (a wakeup per event).
+                    stream.read_interval = RENDER_INTERVAL
                     renderer = asyncio.create_task(render())
                     try:
                         await read(stream)
