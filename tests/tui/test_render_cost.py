@@ -346,3 +346,42 @@ async def test_an_open_block_highlights_only_around_the_lines_drawn(
         await pilot.pause()
         block.render_line(2999)
         assert passes == [3000]
+
+
+async def test_a_cropped_partial_frame_writes_what_textuals_own_writes() -> None:
+    """``CroppedCompositor`` renders only the rows a partial frame repaints: for any set of
+    dirty regions (one row, a few, rows far apart, part of a row, the whole screen) it
+    writes the same bytes as Textual's compositor, which renders every overlapping line."""
+    from textual._compositor import Compositor
+
+    from chat_tui.tui.compositor import CroppedCompositor
+
+    async with MockServer(reply_text=make_reply("cropped frames", 700, seed=3)) as server:
+        app = make_app(server.base_url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            screen = chat_screen(app)
+            compositor = screen._compositor
+            assert isinstance(compositor, CroppedCompositor)
+            screen.prompt.set_text("draw")
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            width, height = app.size
+            cases = [[Region(0, y, width, 1)] for y in range(height)]
+            cases += [
+                [Region(3, 10, 40, 2)],
+                [Region(0, 2, width, 1), Region(0, height - 1, width, 1)],
+                [Region(10, 5, 5, 30), Region(50, 20, 30, 3)],
+                [Region(0, 0, width, height)],
+            ]
+            ours, textuals = CroppedCompositor._get_renders, Compositor._get_renders
+            for regions in cases:
+                written = []
+                for get_renders in (ours, textuals):
+                    compositor._get_renders = get_renders.__get__(compositor)  # type: ignore[method-assign]
+                    compositor._dirty_regions.update(regions)
+                    update = compositor.render_partial_update()
+                    assert update is not None
+                    written.append(update.render_segments(app.console))
+                assert written[0] == written[1], regions
+                assert written[0].strip()

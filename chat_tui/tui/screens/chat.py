@@ -45,6 +45,7 @@ from chat_tui.meter import (
 )
 from chat_tui.safe_text import neutralise
 from chat_tui.sessions import AttachedFile, Message, Session, SessionStore, Usage
+from chat_tui.tui.compositor import CroppedCompositor
 from chat_tui.tui.screens.file_picker import FilePicker
 from chat_tui.tui.screens.too_long import TooLong, TooLongChoice
 from chat_tui.tui.widgets.code_block import CodeBlock
@@ -138,6 +139,8 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
         parameters: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        # Partial frames render only the rows they repaint (see compositor.py).
+        self._compositor = CroppedCompositor()
         self.backend = backend
         self.store = store
         self.session = session or self._new_session()
