@@ -169,7 +169,10 @@ class Connection:
     def client_gone(self) -> bool:
         """True once the watch has seen EOF."""
         watch = self._watch
-        return bool(watch and watch.done() and not watch.cancelled() and watch.result() == b"")
+        if not (watch and watch.done()) or watch.cancelled():
+            return False
+        # A reset (the client was killed) is as gone as an end of file.
+        return watch.exception() is not None or watch.result() == b""
 
     async def end_watch(self) -> None:
         """Stop watching; a byte the watch read belongs to the next request, so keep it."""
@@ -177,7 +180,7 @@ class Connection:
         if watch is None:
             return
         if watch.done():
-            if not watch.cancelled():
+            if not watch.cancelled() and watch.exception() is None:
                 self._buffer += watch.result()
             return
         watch.cancel()

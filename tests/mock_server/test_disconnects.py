@@ -99,3 +99,25 @@ async def test_the_server_stops_writing_after_a_disconnect(
         # Its connection task is over: nothing is left running for that request.
         await asyncio.sleep(0.05)
         assert server.open_connections == 0
+
+
+async def test_a_reset_connection_is_a_disconnect_not_a_logged_traceback(
+    mock_server_factory: MockServerFactory,
+) -> None:
+    """A client killed mid-stream resets the connection: the server counts it as gone and
+    asyncio logs no "Unhandled exception in client_connected_cb"."""
+    import socket
+    import struct
+
+    loop = asyncio.get_running_loop()
+    logged: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: logged.append(context))
+    async with mock_server_factory() as server:
+        writer, _ = await open_stream(server, "mock-gpt+tokens-2000+rate-50")
+        raw = writer.get_extra_info("socket")
+        # Linger 0: close sends RST, as the kernel does for a killed process with unread data.
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+        assert await server.wait_for_disconnect(PROMPT_DETECTION_SECONDS)
+        await asyncio.sleep(0.1)
+    assert logged == []
