@@ -20,13 +20,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chat_tui.client import ChatClient
-from chat_tui.client.openai import join_url
 from chat_tui.config import ProviderConfig, Target
 from chat_tui.config.model import ModelSettings
 from chat_tui.errors import ChatTuiError
+
+if TYPE_CHECKING:
+    # httpx (with the click, Pygments and Rich its command line pulls in) is 40 ms of
+    # imports: the app imports it after its first frame, and this module is needed before.
+    from chat_tui.client import ChatClient
 
 #: Seconds each discovery request may take: it runs beside the chat, never before it.
 DISCOVERY_TIMEOUT = 5.0
@@ -148,6 +151,8 @@ def server_root(base_url: str) -> str:
 async def discover(client: ChatClient, base_url: str, model: str) -> ModelFacts:
     """What the server at ``base_url`` says about ``model``: see the module's docstring.
     Never raises for what a server does or does not answer."""
+    from chat_tui.client.openai import join_url
+
     facts = ModelFacts()
     listing = await _quietly(client.get_json(join_url(base_url, "models")))
     entry = _entry_for(listing, model)
@@ -178,6 +183,8 @@ async def facts_for(target: Target, *, timeout: float = DISCOVERY_TIMEOUT) -> Mo
         return configured
     if provider.demo or not provider.base_url or not model or provider.unusable_reason:
         return configured
+    from chat_tui.client import ChatClient
+
     try:
         async with ChatClient(
             provider.base_url,

@@ -314,3 +314,16 @@ async def test_ask_into_a_reader_that_goes_away(tmp_path: Path) -> None:
     assert done.stderr.decode().splitlines() == [
         "note: output stopped: the program reading it exited (broken pipe)"
     ]
+
+
+def test_the_app_imports_no_http_markdown_or_highlighting_before_its_first_frame() -> None:
+    """httpx (with the click, Pygments and Rich modules its command line pulls in),
+    markdown-it and Pygments are imported after the first frame: start-up is part of the
+    experience. A module-level import anywhere in the app's modules undoes that."""
+    code = (
+        "import sys, chat_tui.cli, chat_tui.tui.app, chat_tui.tui.launch; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'httpx', 'httpcore', 'markdown_it', 'pygments', 'click'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
