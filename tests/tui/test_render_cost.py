@@ -385,3 +385,36 @@ async def test_a_cropped_partial_frame_writes_what_textuals_own_writes() -> None
                     written.append(update.render_segments(app.console))
                 assert written[0] == written[1], regions
                 assert written[0].strip()
+
+
+async def test_lines_kept_across_a_growth_step_are_what_a_fresh_render_draws() -> None:
+    """When a streaming part grows, the rendered lines above its bottom border and padding
+    are kept (``LaidOutOnce._lines_that_survive``) rather than rendered again. At many
+    moments of a streamed reply that grows, scrolls, starts code blocks and is resized, the whole
+    screen drawn from those kept lines equals the screen drawn with every cache emptied."""
+    from textual.widget import Widget
+
+    async with MockServer(reply_text=make_reply("kept lines", 1200, seed=5)) as server:
+        app = make_app(server.base_url, "mock-gpt+rate-600")
+        async with app.run_test(size=(90, 30)) as pilot:
+            screen = chat_screen(app)
+            screen.prompt.set_text("grow")
+            await pilot.press("enter")
+
+            def drawn() -> str:
+                update = screen._compositor.render_full_update()
+                return update.render_segments(app.console)
+
+            compared = 0
+            while True:
+                await pilot.pause(0.07)
+                with_kept_lines = drawn()
+                for widget in screen.walk_children(Widget, with_self=True):
+                    widget._styles_cache.clear()
+                assert with_kept_lines == drawn(), f"after {compared} comparisons"
+                compared += 1
+                if compared == 5:
+                    await pilot.resize_terminal(70, 30)  # a new width keeps nothing
+                if not any(worker.is_running for worker in app.workers):
+                    break
+            assert compared >= 10

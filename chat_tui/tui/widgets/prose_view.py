@@ -72,13 +72,32 @@ class LaidOutOnce(_WidgetMixin):
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
     ) -> bool:
-        resized = self._size != size
+        old = self._size
+        resized = old != size
+        kept = self._lines_that_survive(old, size) if resized else {}
         changed = super()._size_updated(size, virtual_size, container_size, layout=False)
         if resized:
             # The compositor repaints our whole region in this frame already; without this,
             # the next one-line refresh would repaint the whole widget once more.
             self._repaint_regions.clear()
+            if kept:
+                cache = self._styles_cache
+                cache._cache.update(kept)
+                cache._dirty_lines.difference_update(kept)
         return changed
+
+    def _lines_that_survive(self, old: Size, new: Size) -> dict[int, Strip]:
+        """The rendered lines (border and padding included) that a change of height
+        leaves as they were: those above the bottom border and padding, when the width is
+        the same. Textual drops them all on any resize, so each step a streaming reply
+        grew rendered every visible line of the message, the reply and its parts again
+        (about half the cost of the frame that scrolls the view)."""
+        if old.width != new.width or not old.height:
+            return {}
+        cache = self._styles_cache
+        keep = min(old.height, new.height) - self.styles.gutter.bottom
+        dirty = cache._dirty_lines
+        return {y: strip for y, strip in cache._cache.items() if y < keep and y not in dirty}
 
 
 @lru_cache(maxsize=1)
