@@ -172,3 +172,21 @@ async def test_export_to_markdown(store: SessionStore, tmp_path: Path, monkeypat
             await app.workers.wait_for_complete()
             (exported,) = (tmp_path / "data" / "exports").iterdir()
             assert exported.read_text().startswith("# Export me")
+
+
+async def test_typing_into_a_reopened_draft_continues_it(store: SessionStore) -> None:
+    """The draft a session is reopened with is shown with the cursor at its end, so what
+    is typed next follows it (it went in front of the draft)."""
+    session = Session(title="drafted")
+    session.add(Message("user", "first"))
+    session.add(Message("assistant", "reply"))
+    session.draft = "line one\nline two"
+    store.save(session)
+    async with MockServer(reply_text=REPLY) as server:
+        app = app_with_store(server.base_url, store, store.load(session.id))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            prompt = chat_screen(app).prompt
+            assert prompt.text == "line one\nline two"
+            await pilot.press(*" and three")
+            assert prompt.text == "line one\nline two and three"
