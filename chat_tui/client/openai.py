@@ -42,6 +42,8 @@ MAX_ERROR_BODY = 64 * 1024
 #: A chunk that took longer than this to come was waited for from the network; one that
 #: came sooner was already buffered (h11 hands out one HTTP chunk at a time).
 CAUGHT_UP = 0.001
+#: Fewer bytes than this between two waits for the network is a trickle, not a burst.
+TRICKLE_BYTES = 8 * 1024
 #: How much of an unreadable event a SkippedEvent shows.
 PREVIEW_BYTES = 40
 #: What a base URL that is already the full chat endpoint ends with.
@@ -228,7 +230,7 @@ class ChatStream:
         #: times a second gains nothing from waking for every event: at 100 events a second,
         #: reading each one alone cost 0.4 ms of CPU per event (the loop's wakeup, anyio,
         #: httpcore and h11 for a few bytes), while the events that arrive during a pause
-        #: are read in one go. A backlog is read without pausing.
+        #: are read in one go. A burst or a backlog is read without pausing.
         self.read_interval = 0.0
 
     async def __aenter__(self) -> ChatStream:
@@ -277,6 +279,9 @@ class ChatStream:
         decoder = SSEDecoder()
         done = False
         chunks = response.aiter_bytes().__aiter__()
+        # Bytes read since the reader last had to wait for the network: a trickle is a few
+        # events between waits, a burst many more (and it is never paused).
+        batch = TRICKLE_BYTES
         try:
             while True:
                 asked = time.monotonic()
@@ -285,6 +290,10 @@ class ChatStream:
                 except StopAsyncIteration:
                     break
                 arrived = time.monotonic()
+                trickle = False
+                if arrived - asked > CAUGHT_UP:
+                    trickle, batch = batch < TRICKLE_BYTES, 0
+                batch += len(chunk)
                 for sse in decoder.feed(chunk):
                     for event in self._interpret(sse.data, sse.event):
                         if event is None:
@@ -295,10 +304,11 @@ class ChatStream:
                         break
                 if done:
                     break
-                if self.read_interval > 0 and arrived - asked > CAUGHT_UP:
-                    # The chunk had to be waited for: the reader has caught up with the
-                    # server. While it sleeps, anyio has paused reading the socket, and
-                    # what arrives meanwhile waits in the kernel, to be read as one piece.
+                if self.read_interval > 0 and trickle:
+                    # The chunk had to be waited for, after only a few since the last wait:
+                    # the server trickles. While the reader sleeps, anyio has paused
+                    # reading the socket, and what arrives meanwhile waits in the kernel,
+                    # to be read as one piece.
                     pause = self.read_interval - (time.monotonic() - arrived)
                     if pause > 0:
                         await asyncio.sleep(pause)

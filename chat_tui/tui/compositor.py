@@ -5,9 +5,10 @@ widget that overlaps those rows for *all* of its visible lines, then keeping the
 and dropping the rest. While a reply streams, a token changes one row of the reply, and the
 widgets over that row (the screen, the conversation pane, the message, the reply and its
 part) each hand over thirty-odd lines from their caches, with the ANSI-colour filter applied
-to each: 1.85 ms a frame on the README's machine, most of the app's CPU at 100 tokens a
-second. Here each widget is asked for only the rows of the frame's crop (the box around its dirty
-regions, which the compositor already computes); what reaches the terminal is the same.
+to each: 0.9 ms for a one-row frame on the README's machine, some 300 frames for a
+2,000-token reply. Here each widget is asked for only the rows of the frame's crop (the box
+around its dirty regions, which the compositor already computes): 0.19 ms. What reaches
+the terminal is the same.
 
 This overrides a private method of Textual's ``Compositor``; ``tests/tui/test_render_cost.py``
 checks that frames drawn this way equal Textual's own, so a Textual upgrade that changes
