@@ -18,6 +18,7 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -191,9 +192,31 @@ def wait_until_serving(process: subprocess.Popen[bytes], base_url: str) -> str |
                 return f"the server exited with status {process.returncode}"
             with contextlib.suppress(httpx.HTTPError):
                 if client.get(f"{base_url}/models").status_code == 200:
-                    return None
+                    return can_generate(process, base_url)
             time.sleep(0.2)
     return f"the server did not answer GET /v1/models within {STARTUP_SECONDS:g} s"
+
+
+def can_generate(process: subprocess.Popen[bytes], base_url: str) -> str | None:
+    """None when a one-token completion comes back, else why not. The model list answers
+    before the model has computed anything: a llama.cpp built for another CPU serves it
+    and then dies of SIGILL on the first prompt (pip's wheel cache kept a build made with
+    -march=native on a machine with AMX, which this one advertises but cannot run), and
+    every test after it failed with a lost connection."""
+    body = {"model": MODEL_ALIAS, "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}
+    with contextlib.suppress(httpx.HTTPError), httpx.Client(trust_env=False) as client:
+        client.post(f"{base_url}/chat/completions", json=body, timeout=STARTUP_SECONDS)
+    time.sleep(0.2)
+    if process.poll() is None:
+        return None
+    if process.returncode == -signal.SIGILL:
+        return (
+            "the server died of an illegal instruction on its first prompt: llama-cpp-python "
+            "was compiled for another CPU. Rebuild it without pip's cache, for a portable "
+            "CPU: pip cache remove llama_cpp_python, then the README's test command "
+            "(its CMAKE_ARGS turn GGML_NATIVE off)"
+        )
+    return f"the server exited with status {process.returncode} on its first prompt"
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
