@@ -24,6 +24,7 @@ from chat_tui.sessions import Session, SessionStore
 from chat_tui.tui.input_parser import install_input_parser
 from chat_tui.tui.notices import summarise_problems
 from chat_tui.tui.screens.chat import ChatScreen
+from chat_tui.tui.widgets.prose_view import warm_up_rendering
 from chat_tui.tui.worker_errors import WorkerFailed
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 CATALOG_TIMEOUT = 2.0
 #: Seconds after start-up before the providers are asked for their models.
 CATALOG_PREFETCH_DELAY = 3.0
+#: Seconds after start-up before the modules that render replies are loaded, in a thread.
+WARM_UP_DELAY = 0.5
 
 #: (title, help, action) of the actions the command palette offers besides Textual's own.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -177,6 +180,7 @@ class ChatApp(App[None]):
     def on_mount(self) -> None:
         # Connect after the first frame: the window is usable before httpx is even imported.
         self.call_after_refresh(self._start_backend)
+        self.set_timer(WARM_UP_DELAY, self._warm_up)
         if self._startup_problems:
             # One toast for them all: a stack of toasts scrolls the first ones away.
             title, text = summarise_problems(self._startup_problems)
@@ -265,6 +269,11 @@ class ChatApp(App[None]):
         # Ask every provider for its models a little later (so that it never competes with
         # the first frames and the first keys), and Ctrl+L then opens at once.
         self.set_timer(CATALOG_PREFETCH_DELAY, self._prefetch_catalog)
+
+    def _warm_up(self) -> None:
+        # In a thread, while the user reads the screen or types: what the first reply
+        # would otherwise load while it streams (60 ms of imports and parser set-up).
+        asyncio.get_running_loop().run_in_executor(None, warm_up_rendering)
 
     def _prefetch_catalog(self) -> None:
         if self._catalog is None and self._catalog_task is None:

@@ -346,7 +346,58 @@ async def test_an_open_block_highlights_only_around_the_lines_drawn(
         await view.finish()
         await pilot.pause()
         block.render_line(2999)
+        await wait_for_colours(block)
         assert passes == [3000]
+
+
+async def wait_for_colours(block: CodeBlock) -> None:
+    for _ in range(500):
+        if block.highlighted:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the block was never highlighted as a whole")
+
+
+async def test_a_long_block_is_shown_at_once_and_coloured_by_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A closed block of more than BACKGROUND_LINES lines is drawn straight away (its
+    lines as drawn while it streamed, or plain) and highlighted as a whole in a thread,
+    off the event loop; its lines then come out exactly as a synchronous pass draws them."""
+    from chat_tui.tui.widgets import code_block
+
+    code = 'def f():\n    """A docstring\n\n    that spans lines.\n    """\n' + "".join(
+        f"x{n} = {n}  # {n}\n" for n in range(code_block.BACKGROUND_LINES + 50)
+    )
+    threads: set[str] = set()
+    highlight = CodeBlock._highlight
+
+    def recorded(block: CodeBlock, text: str) -> list[Any]:
+        import threading
+
+        threads.add(threading.current_thread().name)
+        return highlight(block, text)
+
+    monkeypatch.setattr(CodeBlock, "_highlight", recorded)
+    app = CodeApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        block = app.query_one(CodeBlock)
+        block.append(code)
+        block.close()
+        await pilot.pause()
+        assert block.render_line(0).text.strip() == "def f():"
+        await wait_for_colours(block)
+        assert threads and "MainThread" not in threads
+        background = styled_lines(block)
+        monkeypatch.setattr(code_block, "BACKGROUND_LINES", 10**9)
+        reference = CodeApp()
+        async with reference.run_test(size=(80, 24)) as other_pilot:
+            other = reference.query_one(CodeBlock)
+            other.append(code)
+            other.close()
+            await other_pilot.pause()
+            assert styled_lines(other) == background
+        assert len({style for line in background for _, style in line}) > 2
 
 
 async def test_a_cropped_partial_frame_writes_what_textuals_own_writes() -> None:
@@ -428,3 +479,72 @@ async def test_lines_kept_across_a_growth_step_are_what_a_fresh_render_draws() -
                 if not any(worker.is_running for worker in app.workers):
                     break
             assert compared >= 10
+
+
+async def stream_to_the_end(app: App[Any], prompt: str) -> None:
+    """Send ``prompt`` and wait until its reply has ended, without pilot waits (they wait
+    for every message queue to drain, which while a reply streams may be its end)."""
+    chat_screen(app).prompt.set_text(prompt)
+    app.simulate_key("enter")
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if any(worker.is_running for worker in app.workers):
+            break
+    while any(worker.is_running for worker in app.workers):
+        await asyncio.sleep(0.02)
+
+
+async def test_the_scrollbar_moves_in_the_frame_that_grows_the_reply() -> None:
+    """Each time a streaming reply grows the pane, its scrollbar's thumb moves. Textual
+    repaints the scrollbar a message later, in a frame of its own: a frame in eight while a
+    reply streams. It is repainted in the frame of the layout pass that moved it."""
+    from chat_tui.tui.widgets.conversation import Conversation
+
+    async with MockServer(reply_text=make_reply("scrollbar", 900, seed=7)) as server:
+        app = make_app(server.base_url, "mock-gpt+rate-600")
+        async with app.run_test(size=(90, 30)):
+            log = PaintLog(app)
+            await stream_to_the_end(app, "grow")
+            bar = chat_screen(app).query_one(Conversation).vertical_scrollbar
+            assert bar.region.height > 20
+            assert log.layouts >= 5, "the reply grew the pane several times"
+            alone = [
+                frame
+                for frame in log.frames
+                if frame and all(bar.region.contains_region(region) for region in frame)
+            ]
+            assert not alone, f"{len(alone)} frames repainted only the scrollbar"
+
+
+
+async def test_what_a_first_reply_renders_with_is_loaded_in_a_thread_after_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Half a second after start-up, the Markdown parsers and the highlighter are set up in
+    a thread (60 ms that the first reply spent while it streamed), not on the event loop."""
+    import threading
+
+    from chat_tui.tui import app as app_module
+    from chat_tui.tui.widgets import prose_view
+
+    threads: list[str] = []
+    warm_up = prose_view.warm_up_rendering
+
+    def recorded() -> None:
+        threads.append(threading.current_thread().name)
+        warm_up()
+
+    monkeypatch.setattr(app_module, "warm_up_rendering", recorded)
+    prose_view._parser.cache_clear()
+    prose_view._rich_parser.cache_clear()
+    async with MockServer() as server:
+        app = make_app(server.base_url, "mock-gpt")
+        async with app.run_test(size=(80, 24)):
+            for _ in range(300):
+                if prose_view._rich_parser.cache_info().currsize:
+                    break
+                await asyncio.sleep(0.01)
+            assert threads and "MainThread" not in threads
+            assert prose_view._parser.cache_info().currsize == 1
+            assert prose_view._rich_parser.cache_info().currsize == 1
+            assert server.requests == [], "no reply was asked for"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
@@ -13,6 +15,12 @@ from chat_tui.tui.widgets.prose_view import LaidOutOnce, reserved_height
 #: While a block is open, a line drawn is highlighted together with up to this many lines
 #: (those below it on the screen, as a rule).
 DRAFT_WINDOW = 64
+#: A closed block longer than this is highlighted as a whole in a thread, after the frame
+#: that shows it: Pygments takes about 0.1 ms a line here (0.3 s for 3,000 lines, with
+#: Textual's spans), which drawn synchronously held the last lines of a long reply back
+#: from the screen, and the app from keys, for that long. Shorter blocks take a frame's
+#: time or less and are highlighted as they are drawn.
+BACKGROUND_LINES = 250
 
 
 class CodeBlock(LaidOutOnce, Widget):
@@ -49,6 +57,7 @@ class CodeBlock(LaidOutOnce, Widget):
         self._whole: list[Content] = []  # once closed: every line, highlighted as one text
         self._draft: dict[int, Content] = {}  # while open: lines drawn, highlighted in windows
         self._fence_closed = False
+        self._whole_pending = False  # a thread is highlighting the closed block
 
     @property
     def code(self) -> str:
@@ -59,6 +68,11 @@ class CodeBlock(LaidOutOnce, Widget):
     @property
     def closed(self) -> bool:
         return self._fence_closed
+
+    @property
+    def highlighted(self) -> bool:
+        """Whether the closed block's lines have their final colours."""
+        return bool(self._whole)
 
     @property
     def line_count(self) -> int:
@@ -88,13 +102,18 @@ class CodeBlock(LaidOutOnce, Widget):
         self._fence_closed = True
         if self._lines[-1] == "" and len(self._lines) > 1:
             self._lines.pop()
-        self._draft.clear()
+        if len(self._lines) <= BACKGROUND_LINES:
+            self._draft.clear()  # a long block keeps them until its final colours come
         self.refresh(layout=True)
 
     def _highlighted(self, y: int) -> Content:
         """Line ``y``, highlighted (an open block's last line may still grow: it is plain)."""
         if self._fence_closed:
             if not self._whole:
+                if len(self._lines) > BACKGROUND_LINES:
+                    self._highlight_in_background()
+                    drawn = self._draft.get(y)
+                    return drawn if drawn is not None else Content(self._lines[y])
                 self._whole = self._highlight("\n".join(self._lines))[: len(self._lines)]
             return self._whole[y] if y < len(self._whole) else Content(self._lines[y])
         line = self._draft.get(y)
@@ -105,6 +124,28 @@ class CodeBlock(LaidOutOnce, Widget):
             self._draft.update(enumerate(fresh, y))
             line = self._draft.get(y)
         return line if line is not None else Content(self._lines[y])
+
+    def _highlight_in_background(self) -> None:
+        """Highlight the closed block in a thread; its lines are repainted when done.
+        Until then they show as they were drawn while the block was open."""
+        if self._whole_pending:
+            return
+        self._whole_pending = True
+        code = "\n".join(self._lines)
+        future = asyncio.get_running_loop().run_in_executor(None, self._highlight, code)
+
+        def done(future: asyncio.Future[list[Content]]) -> None:
+            self._whole_pending = False
+            if future.cancelled() or future.exception() is not None:
+                lines = [Content(line) for line in self._lines]
+            else:
+                lines = future.result()[: len(self._lines)]
+            self._whole = lines
+            self._draft.clear()
+            if self.is_attached:
+                self.refresh()
+
+        future.add_done_callback(done)
 
     def _highlight(self, code: str) -> list[Content]:
         from textual.highlight import highlight  # pygments: loaded when first needed

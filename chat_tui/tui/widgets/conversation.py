@@ -12,6 +12,7 @@ from typing import Protocol
 from textual import work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
 from textual.widget import Widget
 
@@ -152,6 +153,18 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
 
     def on_mount(self) -> None:
         self.anchor()
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        changed = super()._size_updated(size, virtual_size, container_size, layout)
+        # Growing moves the scrollbar's thumb, which Textual repaints in a frame of its own
+        # after the layout's (a message away): one frame in every eight while a reply
+        # streams. Its rows are added to the layout's frame instead, which is being drawn.
+        bar = self._vertical_scrollbar
+        if changed and bar is not None and bar._repaint_regions and self.is_attached:
+            self.screen._compositor.update_widgets({bar})
+        return changed
 
     @property
     def messages(self) -> list[MessageView]:
@@ -330,6 +343,15 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
         reasoning: list[str],
         outcome: ReplyOutcome,
     ) -> None:
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL or outcome.status != "streaming":
+            # Live figures need not change 30 times a second. They are reported before the
+            # text is appended, so that the status bar is repainted in the frame that
+            # draws the text: reported after it, they came a frame later, in one of their
+            # own (a frame costs about a millisecond, however little it repaints). The
+            # last render always reports.
+            self._last_progress = now
+            self.post_message(self.ReplyProgressed(outcome))
         if reasoning:
             text = "".join(reasoning)
             reasoning.clear()
@@ -340,12 +362,6 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
             content.clear()
             outcome.content += text
             await message.append_content(text)
-        now = time.monotonic()
-        if now - self._last_progress >= PROGRESS_INTERVAL or outcome.status != "streaming":
-            # Live figures need not change 30 times a second: each change repaints the
-            # status bar in a frame of its own. The last render always reports.
-            self._last_progress = now
-            self.post_message(self.ReplyProgressed(outcome))
 
     def action_focus_message(self, step: int) -> None:
         messages = self.messages

@@ -118,6 +118,18 @@ def _rich_parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
 
 
+def warm_up_rendering() -> None:
+    """Load what rendering a first reply needs (markdown-it, its parsers, Rich's Markdown,
+    Pygments' Python lexer): about 60 ms, which the first reply spent while it streamed.
+    Safe to run in a thread: the parsers are cached, and a race only builds one twice."""
+    from rich.markdown import Markdown  # noqa: F401
+    from textual.highlight import highlight
+
+    _parser().parse("- warm\n")
+    _rich_parser().parse("- warm\n")
+    highlight("warm = 1", language="python")
+
+
 def _keep_line_breaks(tokens: list[Token]) -> list[Token]:
     """A single newline in a reply is a line break, as models mean it in poems, addresses
     and logs (Markdown would join the lines)."""
@@ -242,9 +254,11 @@ class ProseView(LaidOutOnce, Widget):
             self._offsets.append(self._offsets[-1] + len(self._block_lines[-1]))
 
     def _render(self, block: str, width: int, style: Style | None = None) -> list[Strip]:
-        # ``rich_style`` walks the widget's ancestors (0.3 ms): those rendering many blocks
-        # at once look it up once and pass it.
-        style = self.rich_style if style is None else style
+        # ``rich_style`` walks the widget's ancestors (0.3 ms, a tenth of the cost of
+        # rendering an open paragraph again): the style the other lines were rendered with
+        # is the one to use, as ``notify_style_update`` renders them all again if it changes.
+        if style is None:
+            style = self._rendered_style or self.rich_style
         console = self.app.console
         options = console.options.update(width=width, height=None, highlight=False)
         renderable = rich_markdown(block)
@@ -277,7 +291,7 @@ class ProseView(LaidOutOnce, Widget):
         else:
             changed = len(self._plain_rows) - 1
             self._fold(appended)
-        style = self.rich_style
+        style = self._rendered_style or self.rich_style
         del self._tail_lines[changed:]
         self._tail_lines.extend(
             Strip([Segment(row, style)]).extend_cell_length(self._width, style)
