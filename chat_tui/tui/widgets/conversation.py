@@ -343,15 +343,6 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
         reasoning: list[str],
         outcome: ReplyOutcome,
     ) -> None:
-        now = time.monotonic()
-        if now - self._last_progress >= PROGRESS_INTERVAL or outcome.status != "streaming":
-            # Live figures need not change 30 times a second. They are reported before the
-            # text is appended, so that the status bar is repainted in the frame that
-            # draws the text: reported after it, they came a frame later, in one of their
-            # own (a frame costs about a millisecond, however little it repaints). The
-            # last render always reports.
-            self._last_progress = now
-            self.post_message(self.ReplyProgressed(outcome))
         if reasoning:
             text = "".join(reasoning)
             reasoning.clear()
@@ -362,6 +353,12 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
             content.clear()
             outcome.content += text
             await message.append_content(text)
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL or outcome.status != "streaming":
+            # Live figures need not change 30 times a second: each change repaints the
+            # status bar in a frame of its own. The last render always reports.
+            self._last_progress = now
+            self.post_message(self.ReplyProgressed(outcome))
 
     def action_focus_message(self, step: int) -> None:
         messages = self.messages
