@@ -19,7 +19,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 
 from chat_tui.mock_server import MockServer, make_reply
-from chat_tui.tui.widgets.code_block import DRAFT_WINDOW, CodeBlock
+from chat_tui.tui.widgets.code_block import BACKGROUND_LINES, DRAFT_WINDOW, CodeBlock
 from chat_tui.tui.widgets.conversation import RENDER_BACKOFF, RENDER_INTERVAL, render_pause
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prose_view import (
@@ -290,11 +290,13 @@ async def test_a_block_that_arrives_whole_is_highlighted_once() -> None:
             return highlight(code)
 
         block._highlight = counted  # type: ignore[method-assign]
-        block.append("".join(f"x{n} = {n}\n" for n in range(300)))
+        lines = BACKGROUND_LINES  # the longest block highlighted on the event loop
+        block.append("".join(f"x{n} = {n}\n" for n in range(lines)))
         block.close()
         await pilot.pause()
-        assert passes == [300]
-        assert [block.render_line(y).text.strip() for y in (0, 299)] == ["x0 = 0", "x299 = 299"]
+        assert passes == [lines]
+        last = f"x{lines - 1} = {lines - 1}"
+        assert [block.render_line(y).text.strip() for y in (0, lines - 1)] == ["x0 = 0", last]
 
 
 async def test_a_block_streamed_in_pieces_ends_highlighted_as_a_whole() -> None:
@@ -361,21 +363,22 @@ async def wait_for_colours(block: CodeBlock) -> None:
 async def test_a_long_block_is_shown_at_once_and_coloured_by_a_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A closed block of more than BACKGROUND_LINES lines is drawn straight away (its
-    lines as drawn while it streamed, or plain) and highlighted as a whole in a thread,
-    off the event loop; its lines then come out exactly as a synchronous pass draws them."""
+    """A closed block of more than BACKGROUND_LINES lines is drawn straight away, its
+    visible lines highlighted a window at a time as an open block's are, and highlighted
+    as a whole in a thread, off the event loop; its lines then come out exactly as a
+    synchronous pass draws them."""
     from chat_tui.tui.widgets import code_block
 
     code = 'def f():\n    """A docstring\n\n    that spans lines.\n    """\n' + "".join(
         f"x{n} = {n}  # {n}\n" for n in range(code_block.BACKGROUND_LINES + 50)
     )
-    threads: set[str] = set()
+    passes: list[tuple[str, int]] = []
     highlight = CodeBlock._highlight
 
     def recorded(block: CodeBlock, text: str) -> list[Any]:
         import threading
 
-        threads.add(threading.current_thread().name)
+        passes.append((threading.current_thread().name, text.count("\n") + 1))
         return highlight(block, text)
 
     monkeypatch.setattr(CodeBlock, "_highlight", recorded)
@@ -387,7 +390,9 @@ async def test_a_long_block_is_shown_at_once_and_coloured_by_a_thread(
         await pilot.pause()
         assert block.render_line(0).text.strip() == "def f():"
         await wait_for_colours(block)
-        assert threads and "MainThread" not in threads
+        whole = [thread for thread, lines in passes if lines == block.line_count]
+        assert whole and "MainThread" not in whole
+        assert all(lines <= DRAFT_WINDOW for thread, lines in passes if thread == "MainThread")
         background = styled_lines(block)
         monkeypatch.setattr(code_block, "BACKGROUND_LINES", 10**9)
         reference = CodeApp()

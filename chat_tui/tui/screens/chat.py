@@ -209,6 +209,7 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
     async def on_mount(self) -> None:
         try:
             self.show_target()
+            self.conversation.progress_listener = self._show_progress
             self.watch(self.conversation, "scroll_y", self._maybe_mount_older, init=False)
             self.set_interval(AUTOSAVE_INTERVAL, self._autosave)
             await self._show_session()
@@ -636,10 +637,9 @@ class ChatScreen(ReportsWorkerErrors, Screen[None]):
             f"{reason}"
         )
 
-    @on(Conversation.ReplyProgressed)
-    def reply_progressed(self, event: Conversation.ReplyProgressed) -> None:
+    def _show_progress(self, outcome: ReplyOutcome) -> None:
         status = self.status
-        metrics = event.outcome.metrics
+        metrics = outcome.metrics
         status.time_to_first_token = metrics.time_to_first_token
         status.tokens_per_second = metrics.tokens_per_second
         status.reply_tokens = metrics.reported_completion_tokens or metrics.tokens

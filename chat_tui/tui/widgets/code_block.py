@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 
 from textual.content import Content
 from textual.geometry import Region, Size
@@ -16,10 +18,11 @@ from chat_tui.tui.widgets.prose_view import LaidOutOnce, reserved_height
 #: (those below it on the screen, as a rule).
 DRAFT_WINDOW = 64
 #: A closed block longer than this is highlighted as a whole in a thread, after the frame
-#: that shows it: Pygments takes about 0.1 ms a line here (0.3 s for 3,000 lines, with
-#: Textual's spans), which drawn synchronously held the last lines of a long reply back
-#: from the screen, and the app from keys, for that long. Shorter blocks take a frame's
-#: time or less and are highlighted as they are drawn.
+#: that shows it: Pygments takes 0.1 to 0.3 ms a line here (0.3 s or more for 3,000
+#: lines, with Textual's spans), which done synchronously held the last lines of a long
+#: reply back from the screen, and the app from keys, for that long. Meanwhile the lines
+#: drawn are highlighted a window at a time, as an open block's are. Shorter blocks take
+#: a frame's time or less and are highlighted whole when first drawn.
 BACKGROUND_LINES = 250
 
 
@@ -109,15 +112,15 @@ class CodeBlock(LaidOutOnce, Widget):
     def _highlighted(self, y: int) -> Content:
         """Line ``y``, highlighted (an open block's last line may still grow: it is plain)."""
         if self._fence_closed:
-            if not self._whole:
-                if len(self._lines) > BACKGROUND_LINES:
-                    self._highlight_in_background()
-                    drawn = self._draft.get(y)
-                    return drawn if drawn is not None else Content(self._lines[y])
+            if not self._whole and len(self._lines) <= BACKGROUND_LINES:
                 self._whole = self._highlight("\n".join(self._lines))[: len(self._lines)]
-            return self._whole[y] if y < len(self._whole) else Content(self._lines[y])
+            if self._whole:
+                return self._whole[y] if y < len(self._whole) else Content(self._lines[y])
+            # A long block waits for its final colours from a thread; meanwhile its lines
+            # are highlighted as an open block's are, a window at a time when drawn.
+            self._highlight_in_background()
         line = self._draft.get(y)
-        complete = len(self._lines) - 1
+        complete = len(self._lines) if self._fence_closed else len(self._lines) - 1
         if line is None and y < complete:
             end = min(complete, y + DRAFT_WINDOW)
             fresh = self._highlight("\n".join(self._lines[y:end]))[: end - y]
@@ -127,25 +130,32 @@ class CodeBlock(LaidOutOnce, Widget):
 
     def _highlight_in_background(self) -> None:
         """Highlight the closed block in a thread; its lines are repainted when done.
-        Until then they show as they were drawn while the block was open."""
+
+        A daemon thread of its own, not the event loop's executor: the loop waits for its
+        executor's threads when the app exits, so quitting just after a 20,000-line block
+        arrived took seconds."""
         if self._whole_pending:
             return
         self._whole_pending = True
         code = "\n".join(self._lines)
-        future = asyncio.get_running_loop().run_in_executor(None, self._highlight, code)
+        loop = asyncio.get_running_loop()
 
-        def done(future: asyncio.Future[list[Content]]) -> None:
-            self._whole_pending = False
-            if future.cancelled() or future.exception() is not None:
+        def highlight() -> None:
+            try:
+                lines = self._highlight(code)[: len(self._lines)]
+            except Exception:  # _highlight falls back to plain text; this is a last resort
                 lines = [Content(line) for line in self._lines]
-            else:
-                lines = future.result()[: len(self._lines)]
+            with contextlib.suppress(RuntimeError):  # the loop closed: the app has exited
+                loop.call_soon_threadsafe(done, lines)
+
+        def done(lines: list[Content]) -> None:
+            self._whole_pending = False
             self._whole = lines
             self._draft.clear()
             if self.is_attached:
                 self.refresh()
 
-        future.add_done_callback(done)
+        threading.Thread(target=highlight, name="highlight", daemon=True).start()
 
     def _highlight(self, code: str) -> list[Content]:
         from textual.highlight import highlight  # pygments: loaded when first needed
