@@ -553,3 +553,33 @@ async def test_what_a_first_reply_renders_with_is_loaded_in_a_thread_after_start
             assert prose_view._parser.cache_info().currsize == 1
             assert prose_view._rich_parser.cache_info().currsize == 1
             assert server.requests == [], "no reply was asked for"
+
+
+async def test_the_prompts_cursor_stays_lit_while_a_reply_streams() -> None:
+    """Each blink of the prompt's cursor is a frame of its own: while a reply streams the
+    cursor stays lit, typing included, and blinks again once the reply has ended."""
+    async with MockServer(reply_text=make_reply("cursor", 300, seed=9)) as server:
+        app = make_app(server.base_url, "mock-gpt+rate-300")
+        async with app.run_test(size=(90, 30)):
+            prompt = chat_screen(app).prompt
+            assert prompt.blink_timer._active.is_set(), "blinking before the prompt is sent"
+            prompt.set_text("stream")
+            app.simulate_key("enter")
+            for _ in range(300):
+                await asyncio.sleep(0.01)
+                if any(worker.is_running for worker in app.workers):
+                    break
+            assert prompt.awaiting_reply
+            for key in "typing":
+                app.simulate_key(key)
+                await asyncio.sleep(0.05)
+                assert not prompt.blink_timer._active.is_set()
+                assert prompt._cursor_visible
+            assert prompt.text == "typing"
+            while any(worker.is_running for worker in app.workers):
+                await asyncio.sleep(0.02)
+            for _ in range(200):
+                if not prompt.awaiting_reply:
+                    break
+                await asyncio.sleep(0.01)
+            assert prompt.blink_timer._active.is_set(), "blinking again after the reply"

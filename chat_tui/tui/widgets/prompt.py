@@ -83,10 +83,36 @@ class PromptInput(TextArea):
         self.prompt_history: list[str] = []
         self._history_index: int | None = None
         self._stashed_draft = ""
-        #: True from the moment a prompt is taken until the screen says its reply has ended.
-        self.awaiting_reply = False
+        self._awaiting_reply = False
         #: Set by the screen while files wait to be sent: Enter sends even an empty box.
         self.has_attachments = False
+
+    @property
+    def awaiting_reply(self) -> bool:
+        """True from the moment a prompt is taken until the screen says its reply has ended."""
+        return self._awaiting_reply
+
+    @awaiting_reply.setter
+    def awaiting_reply(self, awaiting: bool) -> None:
+        if awaiting == self._awaiting_reply:
+            return
+        self._awaiting_reply = awaiting
+        if not self.is_mounted:
+            return
+        # While a reply streams the cursor stays lit instead of blinking: each blink is a
+        # frame of its own (the box's line is rendered again), a tenth of the frames drawn
+        # at 100 tokens a second, and a blinking cursor pulls the eye from the text.
+        if awaiting:
+            self._pause_blink(visible=self.has_focus)
+        elif self.cursor_blink and self.has_focus:
+            self._restart_blink()
+
+    def _restart_blink(self) -> None:
+        # TextArea restarts the blink on every key, focus and cursor move.
+        if self._awaiting_reply:
+            self._pause_blink(visible=self.has_focus)
+        else:
+            super()._restart_blink()
 
     def action_submit(self) -> None:
         text = self.text
