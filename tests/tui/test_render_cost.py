@@ -373,12 +373,15 @@ async def test_a_long_block_is_shown_at_once_and_coloured_by_a_thread(
         f"x{n} = {n}  # {n}\n" for n in range(code_block.BACKGROUND_LINES + 50)
     )
     passes: list[tuple[str, int]] = []
+    workers: set[Any] = set()
     highlight = CodeBlock._highlight
 
     def recorded(block: CodeBlock, text: str) -> list[Any]:
         import threading
 
         passes.append((threading.current_thread().name, text.count("\n") + 1))
+        if threading.current_thread() is not threading.main_thread():
+            workers.add(threading.current_thread())
         return highlight(block, text)
 
     monkeypatch.setattr(CodeBlock, "_highlight", recorded)
@@ -393,6 +396,18 @@ async def test_a_long_block_is_shown_at_once_and_coloured_by_a_thread(
         whole = [thread for thread, lines in passes if lines == block.line_count]
         assert whole and "MainThread" not in whole
         assert all(lines <= DRAFT_WINDOW for thread, lines in passes if thread == "MainThread")
+        # Long blocks closing together queue for one thread, not one thread each.
+        others = [CodeBlock("python") for _ in range(3)]
+        await app.query_one(VerticalScroll).mount_all(others)
+        for other in others:
+            other.append(code)
+            other.close()
+        await pilot.pause()
+        for other in others:
+            other.render_line(0)
+        for other in others:
+            await wait_for_colours(other)
+        assert len(workers) == 1, workers
         background = styled_lines(block)
         monkeypatch.setattr(code_block, "BACKGROUND_LINES", 10**9)
         reference = CodeApp()

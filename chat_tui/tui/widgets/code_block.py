@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import threading
+from collections.abc import Callable
 
 from textual.content import Content
 from textual.geometry import Region, Size
@@ -24,6 +26,29 @@ DRAFT_WINDOW = 64
 #: drawn are highlighted a window at a time, as an open block's are. Shorter blocks take
 #: a frame's time or less and are highlighted whole when first drawn.
 BACKGROUND_LINES = 250
+
+_highlighter: queue.SimpleQueue[Callable[[], None]] | None = None
+
+
+def in_background(job: Callable[[], None]) -> None:
+    """Run ``job`` on the one highlighting thread, after those queued before it: a session
+    scrolled through quickly may close many long blocks at once, and one thread at a time
+    leaves the event loop more of the GIL than one thread per block. A daemon thread: the
+    event loop's executor would hold the app's exit until its threads end (a helper found
+    quitting just after a 20,000-line block took seconds)."""
+    global _highlighter
+    if _highlighter is None:
+        _highlighter = queue.SimpleQueue()
+        jobs = _highlighter
+
+        def work() -> None:
+            while True:
+                job = jobs.get()
+                with contextlib.suppress(Exception):  # a job's failure must not stop the rest
+                    job()
+
+        threading.Thread(target=work, name="highlight", daemon=True).start()
+    _highlighter.put(job)
 
 
 class CodeBlock(LaidOutOnce, Widget):
@@ -129,11 +154,8 @@ class CodeBlock(LaidOutOnce, Widget):
         return line if line is not None else Content(self._lines[y])
 
     def _highlight_in_background(self) -> None:
-        """Highlight the closed block in a thread; its lines are repainted when done.
-
-        A daemon thread of its own, not the event loop's executor: the loop waits for its
-        executor's threads when the app exits, so quitting just after a 20,000-line block
-        arrived took seconds."""
+        """Highlight the closed block on the highlighting thread; its lines are repainted
+        when done."""
         if self._whole_pending:
             return
         self._whole_pending = True
@@ -155,7 +177,7 @@ class CodeBlock(LaidOutOnce, Widget):
             if self.is_attached:
                 self.refresh()
 
-        threading.Thread(target=highlight, name="highlight", daemon=True).start()
+        in_background(highlight)
 
     def _highlight(self, code: str) -> list[Content]:
         from textual.highlight import highlight  # pygments: loaded when first needed
