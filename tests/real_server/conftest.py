@@ -199,10 +199,10 @@ def wait_until_serving(process: subprocess.Popen[bytes], base_url: str) -> str |
 
 def can_generate(process: subprocess.Popen[bytes], base_url: str) -> str | None:
     """None when a one-token completion comes back, else why not. The model list answers
-    before the model has computed anything: a llama.cpp built for another CPU serves it
-    and then dies of SIGILL on the first prompt (pip's wheel cache kept a build made with
-    -march=native on a machine with AMX, which this one advertises but cannot run), and
-    every test after it failed with a lost connection."""
+    before the model has computed anything: a llama.cpp built with -march=native on a
+    virtual machine that advertises AMX but cannot run it (or built on another CPU and
+    kept in pip's wheel cache) serves the list, then dies of SIGILL on the first prompt,
+    and every test after it failed with a lost connection."""
     body = {"model": MODEL_ALIAS, "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}
     with contextlib.suppress(httpx.HTTPError), httpx.Client(trust_env=False) as client:
         client.post(f"{base_url}/chat/completions", json=body, timeout=STARTUP_SECONDS)
