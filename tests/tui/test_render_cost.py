@@ -269,6 +269,17 @@ class CodeApp(App[None]):
             yield CodeBlock("python")
 
 
+async def closed_block_lines(code: str) -> list[list[tuple[str, str]]]:
+    """The styled lines of ``code`` appended to a block in one piece and closed."""
+    app = CodeApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        block = app.query_one(CodeBlock)
+        block.append(code)
+        block.close()
+        await pilot.pause()
+        return styled_lines(block)
+
+
 def styled_lines(block: CodeBlock) -> list[list[tuple[str, str]]]:
     return [
         [(segment.text, str(segment.style)) for segment in block.render_line(y)]
@@ -312,14 +323,8 @@ async def test_a_block_streamed_in_pieces_ends_highlighted_as_a_whole() -> None:
             styled_lines(block)  # drawn, as the frames of a stream would
         block.close()
         await pilot.pause()
-        whole = CodeApp()
-        async with whole.run_test(size=(80, 24)) as other_pilot:
-            reference = whole.query_one(CodeBlock)
-            reference.append(code)
-            reference.close()
-            await other_pilot.pause()
-            assert styled_lines(block) == styled_lines(reference)
-            assert len({style for line in styled_lines(block) for _, style in line}) > 2
+        assert styled_lines(block) == await closed_block_lines(code)
+        assert len({style for line in styled_lines(block) for _, style in line}) > 2
 
 
 async def test_an_open_block_highlights_only_around_the_lines_drawn(
@@ -410,13 +415,7 @@ async def test_a_long_block_is_shown_at_once_and_coloured_by_a_thread(
         assert len(workers) == 1, workers
         background = styled_lines(block)
         monkeypatch.setattr(code_block, "BACKGROUND_LINES", 10**9)
-        reference = CodeApp()
-        async with reference.run_test(size=(80, 24)) as other_pilot:
-            other = reference.query_one(CodeBlock)
-            other.append(code)
-            other.close()
-            await other_pilot.pause()
-            assert styled_lines(other) == background
+        assert await closed_block_lines(code) == background
         assert len({style for line in background for _, style in line}) > 2
 
 
@@ -459,6 +458,18 @@ async def test_a_cropped_partial_frame_writes_what_textuals_own_writes() -> None
                 assert written[0].strip()
 
 
+async def start_reply(app: App[Any], prompt: str) -> None:
+    """Send ``prompt`` and wait until its reply's worker runs. Not pilot.press, nor
+    pilot.pause: they wait for every message queue to drain, which while a reply streams
+    may not happen until it has ended."""
+    chat_screen(app).prompt.set_text(prompt)
+    app.simulate_key("enter")
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if any(worker.is_running for worker in app.workers):
+            return
+
+
 async def test_lines_kept_across_a_growth_step_are_what_a_fresh_render_draws() -> None:
     """When a streaming part grows, the rendered lines above its bottom border and padding
     are kept (``LaidOutOnce._lines_that_survive``) rather than rendered again. At many
@@ -472,14 +483,7 @@ async def test_lines_kept_across_a_growth_step_are_what_a_fresh_render_draws() -
         app = make_app(server.base_url, "mock-gpt+rate-600")
         async with app.run_test(size=(90, 30)):
             screen = chat_screen(app)
-            screen.prompt.set_text("grow")
-            # Not pilot.press, nor pilot.pause below: they wait for every message queue to
-            # drain, which on a fast machine did not happen until the reply had ended.
-            app.simulate_key("enter")
-            for _ in range(200):
-                await asyncio.sleep(0.01)
-                if any(worker.is_running for worker in app.workers):
-                    break
+            await start_reply(app, "grow")  # and no pilot.pause below either
 
             def drawn() -> str:
                 update = screen._compositor.render_full_update()
@@ -502,14 +506,8 @@ async def test_lines_kept_across_a_growth_step_are_what_a_fresh_render_draws() -
 
 
 async def stream_to_the_end(app: App[Any], prompt: str) -> None:
-    """Send ``prompt`` and wait until its reply has ended, without pilot waits (they wait
-    for every message queue to drain, which while a reply streams may be its end)."""
-    chat_screen(app).prompt.set_text(prompt)
-    app.simulate_key("enter")
-    for _ in range(500):
-        await asyncio.sleep(0.01)
-        if any(worker.is_running for worker in app.workers):
-            break
+    """Send ``prompt`` and wait until its reply has ended (see ``start_reply``)."""
+    await start_reply(app, prompt)
     while any(worker.is_running for worker in app.workers):
         await asyncio.sleep(0.02)
 
@@ -578,12 +576,7 @@ async def test_the_prompts_cursor_stays_lit_while_a_reply_streams() -> None:
         async with app.run_test(size=(90, 30)):
             prompt = chat_screen(app).prompt
             assert prompt.blink_timer._active.is_set(), "blinking before the prompt is sent"
-            prompt.set_text("stream")
-            app.simulate_key("enter")
-            for _ in range(300):
-                await asyncio.sleep(0.01)
-                if any(worker.is_running for worker in app.workers):
-                    break
+            await start_reply(app, "stream")
             assert prompt.awaiting_reply
             for key in "typing":
                 app.simulate_key(key)
