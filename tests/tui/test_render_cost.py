@@ -53,18 +53,20 @@ class PaintLog:
         self.layouts = 0
         screen = app.screen
         compositor = screen._compositor
-        render_partial_update = compositor.render_partial_update
+        render_update = compositor.render_update
         refresh_layout = screen._refresh_layout
 
-        def partial_update() -> Any:
-            self.frames.append(list(compositor._dirty_regions))
-            return render_partial_update()
+        def update(*args: Any, **kwargs: Any) -> Any:
+            full = kwargs.get("full") or compositor.size.region in compositor._dirty_regions
+            dirty = [compositor.size.region] if full else list(compositor._dirty_regions)
+            self.frames.append(dirty)
+            return render_update(*args, **kwargs)
 
         def layout(*args: Any, **kwargs: Any) -> None:
             self.layouts += 1
             refresh_layout(*args, **kwargs)
 
-        compositor.render_partial_update = partial_update  # type: ignore[method-assign]
+        compositor.render_update = update  # type: ignore[method-assign]
         screen._refresh_layout = layout  # type: ignore[method-assign]
 
     def clear(self) -> None:
@@ -253,6 +255,26 @@ async def test_a_batch_with_many_parts_mounts_them_at_once() -> None:
         assert mounts == [23]
         assert len(view.children) == 24
         assert [len(block.code) for block in view.code_blocks] == [5] * 12
+
+
+async def test_a_new_block_costs_one_layout_and_no_repaint_of_the_whole_reply() -> None:
+    """A code fence (or the prose after one) mounts a new part. Textual lays the screen out
+    again once the part is mounted and repaints the whole reply: a second whole-pane frame
+    after the layout pass that had already placed and painted the part."""
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append(f"{PARAGRAPH}.\n\n" * 8)
+        await pilot.pause()
+        for text in ("```python\nx = 1\n", "y = 2\n```\n\nProse after the code.\n"):
+            log = PaintLog(app)
+            await view.append(text)
+            for _ in range(4):
+                await pilot.pause()
+            painted = [frame for frame in log.frames if frame]
+            assert len(painted) == 1, (text, log.frames)
+        assert [type(part).__name__ for part in view.children[-2:]] == ["CodeBlock", "ProseView"]
+        assert view.children[-1].region.bottom == app.screen.size.height
 
 
 def test_a_render_that_costs_more_than_a_frame_waits_in_proportion() -> None:

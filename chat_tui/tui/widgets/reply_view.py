@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from textual.containers import Vertical
+from textual.geometry import Region
 
 from chat_tui.safe_text import neutralise
 from chat_tui.tui.segments import CodeClose, CodeOpen, CodeText, FenceSplitter, Op, Prose
@@ -29,6 +32,8 @@ class ReplyView(LaidOutOnce, Vertical):
         self._initial = text
         self._source: list[str] = []
         self.append_count = 0
+        #: The parts mounted by the last append while the reply streams (see ``refresh``).
+        self._mounted_parts: list[ProseView | CodeBlock] = []
 
     @property
     def source(self) -> str:
@@ -63,6 +68,22 @@ class ReplyView(LaidOutOnce, Vertical):
         last = self.children[-1] if self.children else None
         if isinstance(last, CodeBlock) and not last.closed:
             last.close()
+        self._mounted_parts = []
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if layout and not regions and self._mounted_parts:
+            # Once new parts are mounted, Textual asks for a layout and a repaint of the
+            # whole reply (twice: for the mount awaited here, and for its own await). By
+            # then a layout pass has placed the parts and repainted every row whose widget
+            # moved, was added or resized: repainting all the rest again was a second
+            # whole-pane frame (5 ms, 8 KB) for every block a streaming reply began, and
+            # laying out again found nothing to move. The layout is still asked for if a
+            # part has not been placed yet.
+            repaint = False
+            layout = not all(part.region for part in self._mounted_parts)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     async def _apply(self, ops: list[Op]) -> None:
         # New parts are mounted together, once per batch: awaiting each mount on its own
@@ -89,5 +110,6 @@ class ReplyView(LaidOutOnce, Vertical):
                     last.append(op.text)
             elif isinstance(op, CodeClose) and isinstance(last, CodeBlock):
                 last.close()
+        self._mounted_parts = fresh
         if fresh:
             await self.mount_all(fresh)
