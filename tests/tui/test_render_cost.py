@@ -309,6 +309,31 @@ def styled_lines(block: CodeBlock) -> list[list[tuple[str, str]]]:
     ]
 
 
+async def test_the_render_loops_sleep_ends_when_the_stream_does() -> None:
+    """The pause between two renders ends as soon as the stream ends (what is left is
+    drawn at once), and takes no task or event of its own."""
+    from chat_tui.tui.widgets.conversation import Alarm
+
+    alarm = Alarm()
+    started = time.monotonic()
+    await alarm.sleep(0.05)
+    assert time.monotonic() - started >= 0.045
+    sleeper = asyncio.ensure_future(alarm.sleep(10))
+    await asyncio.sleep(0.01)
+    alarm.ring()
+    await asyncio.wait_for(sleeper, 1)
+    started = time.monotonic()
+    await alarm.sleep(10)  # rung: no sleep at all
+    assert time.monotonic() - started < 0.05
+    alarm.reset()
+    sleeper = asyncio.ensure_future(alarm.sleep(10))
+    await asyncio.sleep(0.01)
+    sleeper.cancel()  # Esc: a cancelled sleep leaves no timer behind
+    with pytest.raises(asyncio.CancelledError):
+        await sleeper
+    assert alarm._waiter is None
+
+
 async def test_a_block_that_arrives_whole_is_highlighted_once() -> None:
     """A burst brings a whole code block in one append: it is highlighted when drawn, in
     one pass, and not again when it closes."""

@@ -32,12 +32,14 @@ from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMes
 from chat_tui.tui.widgets.prose_view import LaidOutOnce
 from chat_tui.tui.worker_errors import ReportsWorkerErrors, WorkerFailed
 
-#: Seconds between two renders of a streaming reply: 15 a second. Everything that arrives
+#: Seconds between two renders of a streaming reply: 12 a second. Everything that arrives
 #: in between is joined into one append, so the cost of rendering does not grow with the
-#: number of tokens the server sends. Each render costs a frame (about 2 ms of CPU, most of
-#: it Textual's): at 20 a second that was the larger part of the app's CPU at 100 tokens a
-#: second; 15 a second costs a quarter less, and text still moves as it arrives.
-RENDER_INTERVAL = 1 / 15
+#: number of tokens the server sends. Each render costs a frame and a new rendering of the
+#: open Markdown block (2 to 3 ms of CPU together): at 20 a second that was the larger part
+#: of the app's CPU at 100 tokens a second. 15 a second cost a quarter less; 12 a second
+#: another tenth (measured by turns, benchmarks/run.py rate-100), and text still moves as
+#: it arrives, a few words at a time. A slower stream is drawn as each token arrives.
+RENDER_INTERVAL = 1 / 12
 #: Seconds between two updates of the live figures (speed, tokens) while a reply streams.
 PROGRESS_INTERVAL = 0.25
 #: After a render that took ``cost`` seconds to reach the screen, the next waits at least
@@ -48,6 +50,42 @@ PROGRESS_INTERVAL = 0.25
 RENDER_BACKOFF = 2.0
 #: Seconds between two frames of the screen (Textual draws at most 60 a second).
 FRAME = 1 / 60
+
+
+class Alarm:
+    """A sleep that ends early once the alarm rings (the stream ended: render what is left
+    now). ``asyncio.wait_for`` on an event did the same with a task and a timer for each
+    wait, two a render."""
+
+    def __init__(self) -> None:
+        self.rung = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def ring(self) -> None:
+        self.rung = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def reset(self) -> None:
+        self.rung = False
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or until the alarm rings, whichever is first."""
+        if self.rung or seconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(seconds, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def render_pause(cost: float) -> float:
@@ -216,7 +254,7 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
         content: list[str] = []
         reasoning: list[str] = []
         wake = asyncio.Event()
-        ended = asyncio.Event()  # the stream ended: render what is left now, not later
+        ended = Alarm()  # rings when the stream ends: render what is left now, not later
         finished = False
 
         async def read(stream: EventStream) -> None:
@@ -246,7 +284,7 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                     wake.set()
             finally:
                 finished = True
-                ended.set()
+                ended.ring()
                 wake.set()
 
         async def render() -> None:
@@ -261,12 +299,10 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                 # which the screen draws within a frame's time: how late a sleep that long
                 # wakes up says how busy the app was meanwhile, drawing it (and reading).
                 slept = time.monotonic()
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(ended.wait(), FRAME)
+                await ended.sleep(FRAME)
                 woke = time.monotonic()
                 cost = (slept - began) + max(0.0, woke - slept - FRAME)
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(ended.wait(), render_pause(cost) - (woke - slept))
+                await ended.sleep(render_pause(cost) - (woke - slept))
 
         attempt = 0
         while True:
@@ -305,7 +341,7 @@ class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=F
                 delay = retry_delay(attempt, retry_after, base=self.retry_base)
                 attempt += 1
                 finished = False
-                ended.clear()
+                ended.reset()
                 wake.clear()
                 try:
                     await self._count_down(attempt, delay, str(error))
