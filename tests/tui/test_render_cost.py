@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+from itertools import pairwise
 from typing import Any
 
 import pytest
 from rich.console import Console
 from rich.markdown import Markdown
 from textual.app import App, ComposeResult
-from textual.containers import VerticalScroll
-from textual.geometry import Region
+from textual.containers import Horizontal, VerticalScroll
+from textual.filter import NoColor
+from textual.geometry import Offset, Region
+from textual.scrollbar import ScrollBar
+from textual.widgets import Static
 
 from chat_tui.mock_server import MockServer, make_reply
 from chat_tui.tui.widgets.code_block import BACKGROUND_LINES, DRAFT_WINDOW, CodeBlock
 from chat_tui.tui.widgets.conversation import RENDER_BACKOFF, RENDER_INTERVAL, render_pause
+from chat_tui.tui.widgets.line_scroll_bar import LineScrollBar, WithLineScrollBar
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prose_view import (
     ProseView,
@@ -275,6 +280,35 @@ async def test_a_new_block_costs_one_layout_and_no_repaint_of_the_whole_reply() 
             assert len(painted) == 1, (text, log.frames)
         assert [type(part).__name__ for part in view.children[-2:]] == ["CodeBlock", "ProseView"]
         assert view.children[-1].region.bottom == app.screen.size.height
+
+
+async def test_a_layout_pass_arranges_the_reply_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual arranges a container at height 0 to learn its height, then at that height
+    to place its children: every part of a long reply was placed twice in each layout
+    pass while the reply grew. Parts of auto height are placed the same either way."""
+    import textual.widget
+
+    app = ReplyApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ReplyView)
+        await view.append("Some prose.\n\n```python\nx = 1\n```\n\n" * 6 + PARAGRAPH)
+        await pilot.pause()
+        arranged: list[Any] = []
+        arrange = textual.widget.arrange
+
+        def counted(widget: Any, *args: Any, **kwargs: Any) -> Any:
+            arranged.append(widget)
+            return arrange(widget, *args, **kwargs)
+
+        monkeypatch.setattr(textual.widget, "arrange", counted)
+        for grown in range(1, 4):
+            view.children[-1].refresh(layout=True)
+            await pilot.pause()
+            assert arranged.count(view) == grown
+        placed = [part.region for part in view.children]
+        assert len(placed) == 13
+        assert all(a.bottom <= b.y for a, b in pairwise(placed)), "stacked in order"
+        assert placed[-1].bottom == view.region.bottom
 
 
 def test_a_render_that_costs_more_than_a_frame_waits_in_proportion() -> None:
@@ -580,6 +614,51 @@ async def test_the_scrollbar_moves_in_the_frame_that_grows_the_reply() -> None:
             ]
             assert not alone, f"{len(alone)} frames repainted only the scrollbar"
 
+
+
+class TwoScrollersApp(App[None]):
+    """The same tall text in two panes side by side: Textual's scroll bar, and ours."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            for scroller in (VerticalScroll(), LineScroller()):
+                with scroller:
+                    yield Static("\n".join(f"line {n}" for n in range(137)))
+
+
+class LineScroller(WithLineScrollBar, VerticalScroll):
+    pass
+
+
+@pytest.mark.parametrize("state", ["plain", "mouse_over", "grabbed", "no_color"])
+async def test_the_line_scroll_bar_draws_what_textuals_draws(state: str) -> None:
+    """LineScrollBar skips Textual's styles cache; its lines must be Textual's, wherever
+    the thumb is, in each of the bar's looks (hover, grabbed) and through the app's filters."""
+    app = TwoScrollersApp()
+    async with app.run_test(size=(60, 23)) as pilot:
+        theirs, ours = (pane.vertical_scrollbar for pane in app.query(VerticalScroll))
+        assert type(theirs) is ScrollBar and isinstance(ours, LineScrollBar)
+        if state == "no_color":
+            app._filters.append(NoColor())
+        for bar in (theirs, ours):
+            if state == "grabbed":
+                bar.grabbed = Offset(0, 0)
+            elif state == "mouse_over":
+                bar.mouse_over = True
+        seen = set()
+        for y in (0, 1, 7, 50, 113.5, 120, 200):
+            for pane in app.query(VerticalScroll):
+                pane.scroll_to(y=y, animate=False)
+            await pilot.pause()
+            region = Region(0, 0, *ours.size)
+            assert ours.size == theirs.size and ours.size.height > 10
+            expected = [list(line) for line in theirs.render_lines(region)]
+            drawn = [list(line) for line in ours.render_lines(region)]
+            assert drawn == expected, f"scrolled to {y}"
+            cropped = Region(0, 3, ours.size.width, 5)
+            assert ours.render_lines(cropped) == theirs.render_lines(cropped)
+            seen.add(tuple(segment.text for line in drawn for segment in line))
+        assert len(seen) > 3, "the thumb moved"
 
 
 async def test_what_a_first_reply_renders_with_is_loaded_in_a_thread_after_start_up(

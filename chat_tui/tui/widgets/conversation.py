@@ -28,6 +28,7 @@ from chat_tui.client.metrics import ReplyMetrics
 from chat_tui.client.retry import BASE_DELAY, retry_delay, should_retry
 from chat_tui.errors import ChatTuiError, ClientError, HTTPStatusError
 from chat_tui.sessions import AttachedFile
+from chat_tui.tui.widgets.line_scroll_bar import WithLineScrollBar
 from chat_tui.tui.widgets.messages import AssistantMessage, MessageView, UserMessage
 from chat_tui.tui.widgets.prose_view import LaidOutOnce
 from chat_tui.tui.worker_errors import ReportsWorkerErrors, WorkerFailed
@@ -149,7 +150,9 @@ class ReplyOutcome:
         return skipped_warning(self.skipped)
 
 
-class Conversation(ReportsWorkerErrors, LaidOutOnce, VerticalScroll, can_focus=False):
+class Conversation(
+    ReportsWorkerErrors, LaidOutOnce, WithLineScrollBar, VerticalScroll, can_focus=False
+):
     """Messages, newest at the bottom, following new text unless the user scrolls up."""
 
     #: First step of the retry backoff, in seconds (tests make it small).

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from typing import Self
 
+from textual._arrange import DockArrangeResult
 from textual.containers import Vertical
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.widget import Widget
 
 from chat_tui.safe_text import neutralise
 from chat_tui.tui.segments import CodeClose, CodeOpen, CodeText, FenceSplitter, Op, Prose
 from chat_tui.tui.widgets.code_block import CodeBlock
 from chat_tui.tui.widgets.prose_view import LaidOutOnce, ProseView
+
+
+def _stacks_at_own_height(widget: Widget) -> bool:
+    """Whether ``widget``'s place in a vertical layout owes nothing to its container's height."""
+    styles = widget.styles
+    return (
+        not styles.is_docked
+        and styles.height is not None
+        and styles.height.is_auto
+        and styles.min_height is None
+        and styles.max_height is None
+        and styles.position == "relative"
+    )
 
 
 class ReplyView(LaidOutOnce, Vertical):
@@ -84,6 +99,16 @@ class ReplyView(LaidOutOnce, Vertical):
             repaint = False
             layout = not all(part.region for part in self._mounted_parts)
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def arrange(self, size: Size, optimal: bool = False) -> DockArrangeResult:
+        # Textual arranges a container twice in each layout pass: at height 0, to learn
+        # its auto height, then at that height, to place its children. Parts of auto
+        # height stacked one under the other are placed the same either way, so the
+        # second is the first, from Textual's cache: a long reply has dozens of parts,
+        # and each layout pass while it streams measured them all twice.
+        if all(_stacks_at_own_height(child) for child in self.children):
+            size = Size(size.width, 0)
+        return super().arrange(size, optimal)
 
     async def _apply(self, ops: list[Op]) -> None:
         # New parts are mounted together, once per batch: awaiting each mount on its own
