@@ -34,14 +34,14 @@ class LineScrollBar(ScrollBar):
         self._rows = None  # the theme, say: the colours around the bar may have changed
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        rows = self._bar_rows()
+        bar = self.render()
+        if not isinstance(bar, ScrollBarRender):  # a renderer of the app's own
+            return super().render_lines(crop)
+        rows = self._bar_rows(bar)
         return [row.crop(crop.x, crop.right) for row in rows[crop.y : crop.bottom]]
 
-    def _bar_rows(self) -> list[Strip]:
-        bar = self.render()
+    def _bar_rows(self, bar: ScrollBarRender) -> list[Strip]:
         width, height = self.size
-        if not isinstance(bar, ScrollBarRender) or not (width and height):
-            return [Strip.blank(width)] * height
         filters = tuple(self.app._filters)
         key = (width, height, bar.virtual_size, bar.window_size, bar.position, bar.style, filters)
         if self._rows is not None and self._rows[0] == key:
