@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from functools import lru_cache
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from rich.cells import cell_len, chop_cells
 from rich.segment import Segment
@@ -68,6 +68,18 @@ class LaidOutOnce(_WidgetMixin):
 
     def _growth_step(self, streaming: bool) -> int:
         return growth_step(self.app.size.height) if streaming else 1
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if layout:
+            # Textual keys a widget's cached box model (its measured height) on a count it
+            # bumps only for a layout request made while none is pending. A request made
+            # while one was pending, after a layout pass had measured the widget, kept the
+            # old height: a reply's last part kept its growth room once the reply ended.
+            # ``ReplyView.arrange`` reuses its arrangement, which made that visible.
+            self._layout_updates += 1
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
