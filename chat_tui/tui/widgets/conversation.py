@@ -390,7 +390,7 @@ class Conversation(
             await message.append_content(text)
         now = time.monotonic()
         if now - self._last_progress >= PROGRESS_INTERVAL or outcome.status != "streaming":
-            # Live figures need not change 15 times a second. The last render always
+            # Live figures need not change 12 times a second. The last render always
             # reports.
             self._last_progress = now
             if self.progress_listener is not None:

@@ -155,7 +155,7 @@ def _keep_line_breaks(tokens: list[Token]) -> list[Token]:
 def rich_markdown(block: str) -> RichMarkdown:
     """Rich's ``Markdown`` of ``block`` (no hyperlinks), parsed with one shared parser
     (``_rich_parser``): Rich builds a new MarkdownIt parser for every instance (0.36 ms),
-    which is more than rendering a short open block costs, 20 times a second.
+    which is more than rendering a short open block costs, on every render.
     tests/tui/test_render_cost.py checks that, for Markdown without raw HTML or single line
     breaks, it renders as ``Markdown(block, hyperlinks=False)`` does."""
     from rich.markdown import Markdown
