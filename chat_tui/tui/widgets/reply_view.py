@@ -105,7 +105,7 @@ class ReplyView(LaidOutOnce, Vertical):
         # its auto height, then at that height, to place its children. Parts of auto
         # height stacked one under the other are placed the same either way, so the
         # second is the first, from Textual's cache: a long reply has dozens of parts,
-        # and each layout pass while it streams measured them all twice.
+        # and each layout pass while it streams placed them all twice.
         if all(_stacks_at_own_height(child) for child in self.children):
             size = Size(size.width, 0)
         return super().arrange(size, optimal)
