@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.color import Color
 from rich.segment import Segment
 from textual.geometry import Region
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
+
+from chat_tui.tui.widgets.widget_mixin import WidgetMixin
 
 
 class LineScrollBar(ScrollBar):
@@ -70,15 +70,7 @@ class LineScrollBar(ScrollBar):
         return rows
 
 
-if TYPE_CHECKING:
-    from textual.widget import Widget
-
-    _WidgetMixin = Widget
-else:
-    _WidgetMixin = object  # a plain mixin at run time, as LaidOutOnce is
-
-
-class WithLineScrollBar(_WidgetMixin):
+class WithLineScrollBar(WidgetMixin):
     """Mixin for a scrolling container whose vertical scroll bar is a LineScrollBar."""
 
     @property

@@ -14,6 +14,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from chat_tui.tui.widgets.widget_mixin import WidgetMixin
+
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
@@ -46,15 +48,7 @@ def reserved_height(height: int, step: int) -> int:
     return -(-height // step) * step
 
 
-if TYPE_CHECKING:
-    _WidgetMixin = Widget
-else:
-    # A plain mixin at run time: as a Widget subclass it would take part in Textual's CSS
-    # (type selectors, default CSS order) and change the styles of the widgets using it.
-    _WidgetMixin = object
-
-
-class LaidOutOnce(_WidgetMixin):
+class LaidOutOnce(WidgetMixin):
     """Mixin for a widget whose resize costs one layout pass and one repaint, not two.
 
     When the layout pass finds a widget's size changed, Textual (8.2) marks the whole
